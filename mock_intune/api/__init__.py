@@ -1,0 +1,129 @@
+"""The Flask skin over :class:`mock_intune.service.MockIntune`: one blueprint per API surface.
+
+Every request is timed and written to the call log with its surface, app and the
+decision-relevant details a blueprint puts in ``g.call_detail``. Faults configured for a surface
+are applied before its view runs. Errors render in each surface's own wire shape.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ..config import MockConfig
+from ..errors import IllegalTransition, InputError, NotFound, RequestError, StateError
+from ..model import CallRecord, Surface
+from ..service import MockIntune
+from . import errors as error_shapes
+
+SURFACE_MODULES: tuple[str, ...] = (
+    "entra",
+    "discovery",
+    "cr_cisco",
+    "legacy_cisco",
+    "legacy_json",
+    "graph",
+    "portal",
+    "admin",
+)
+"""Blueprint modules under ``mock_intune.api``; each exposes ``bp`` and ``SURFACE``."""
+
+
+def service_of(app: Flask | None = None) -> MockIntune:
+    """The :class:`MockIntune` behind the current (or given) app."""
+    from flask import current_app
+
+    return (app or current_app).extensions["mock_intune"]  # type: ignore[no-any-return]
+
+
+def create_app(config: MockConfig | None = None, *, service: MockIntune | None = None) -> Flask:
+    """App factory: no globals, no import-time side effects."""
+    svc = service or MockIntune(config)
+    app = Flask("mock_intune")
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.url_map.strict_slashes = False
+    app.url_map.merge_slashes = True
+    app.extensions["mock_intune"] = svc
+    surfaces: dict[str, Surface] = {}
+    for name in SURFACE_MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        app.register_blueprint(module.bp)
+        surfaces[module.bp.name] = module.SURFACE
+
+    @app.before_request
+    def _start() -> Response | None:
+        g.started = time.perf_counter()
+        g.call_detail = {}
+        g.call_app = ""
+        surface = surfaces.get(request.blueprint or "")
+        g.surface = surface
+        if surface is not None and surface is not Surface.ADMIN:
+            from ..faults import apply_fault
+
+            return apply_fault(svc, surface)
+        return None
+
+    @app.after_request
+    def _log(response: Response) -> Response:
+        surface = getattr(g, "surface", None)
+        if surface is None or surface is Surface.ADMIN:
+            return response
+        latency_ms = (time.perf_counter() - g.started) * 1000 + float(g.call_detail.pop("_injected_ms", 0.0))
+        svc.log(
+            CallRecord(
+                at=svc.now(),
+                app=g.call_app,
+                surface=surface,
+                method=request.method,
+                path=request.path,
+                query=request.query_string.decode("latin-1"),
+                status=response.status_code,
+                latency_ms=latency_ms,
+                detail=dict(g.call_detail),
+            )
+        )
+        return response
+
+    @app.errorhandler(RequestError)
+    def _request_error(exc: RequestError) -> Response:
+        return error_shapes.render(getattr(g, "surface", None), exc)
+
+    @app.errorhandler(IllegalTransition)
+    def _illegal(exc: IllegalTransition) -> Response:
+        return error_shapes.render(
+            getattr(g, "surface", None), RequestError(409, str(exc), code="IllegalTransition")
+        )
+
+    @app.errorhandler(StateError)
+    def _state(exc: StateError) -> Response:
+        return error_shapes.render(getattr(g, "surface", None), RequestError(409, str(exc), code="Conflict"))
+
+    @app.errorhandler(NotFound)
+    def _not_found(exc: NotFound) -> Response:
+        return error_shapes.render(
+            getattr(g, "surface", None), RequestError(404, str(exc), code="ResourceNotFound")
+        )
+
+    @app.errorhandler(InputError)
+    def _bad_input(exc: InputError) -> Response:
+        return error_shapes.render(
+            getattr(g, "surface", None), RequestError(400, str(exc), code="BadRequest")
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        return error_shapes.render(
+            getattr(g, "surface", None),
+            RequestError(exc.code or 500, exc.description or exc.name, code=exc.name.replace(" ", "")),
+        )
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:  # pragma: no cover - a bug, still never a traceback page
+        app.logger.exception("unhandled error")
+        return jsonify({"error": {"code": "InternalServerError", "message": type(exc).__name__}}), 500
+
+    return app

@@ -1,0 +1,10 @@
+"""Surface `entra` of the mock (to be filled in)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from ..model import Surface
+
+SURFACE = Surface.ENTRA
+bp = Blueprint("entra", __name__)

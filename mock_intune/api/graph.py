@@ -1,0 +1,10 @@
+"""Surface `graph` of the mock (to be filled in)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from ..model import Surface
+
+SURFACE = Surface.GRAPH
+bp = Blueprint("graph", __name__)

@@ -1,0 +1,367 @@
+"""SQLite persistence for the mock: one file (WAL) shared by every server worker, or shared memory.
+
+The store knows rows, not rules: the compliance rules live in :mod:`mock_intune.compliance` and the
+operations that combine them in :mod:`mock_intune.service`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from .errors import NotFound
+from .model import (
+    AppRegistration,
+    CallRecord,
+    ComplianceState,
+    Device,
+    OperatingSystem,
+    OwnerType,
+    Permission,
+    RegistrationState,
+    Surface,
+    TenantSettings,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tenants (tenant_id TEXT PRIMARY KEY, settings TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS apps (client_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS devices (
+    intune_id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    azure_ad_device_id TEXT NOT NULL,
+    wifi_mac TEXT NOT NULL DEFAULT '',
+    ethernet_mac TEXT NOT NULL DEFAULT '',
+    compliance_state TEXT NOT NULL,
+    managed INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS devices_wifi ON devices (tenant_id, wifi_mac);
+CREATE INDEX IF NOT EXISTS devices_eth ON devices (tenant_id, ethernet_mac);
+CREATE INDEX IF NOT EXISTS devices_aad ON devices (tenant_id, azure_ad_device_id);
+CREATE TABLE IF NOT EXISTS calls (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL, app TEXT NOT NULL, surface TEXT NOT NULL, method TEXT NOT NULL,
+    path TEXT NOT NULL, query TEXT NOT NULL, status INTEGER NOT NULL, latency_ms REAL NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jtis (jti TEXT PRIMARY KEY, expires TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS faults (surface TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS broad_queries (tenant_id TEXT NOT NULL, app TEXT NOT NULL, at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, app));
+CREATE TABLE IF NOT EXISTS rate_windows (key TEXT PRIMARY KEY, window_start REAL NOT NULL, count INTEGER NOT NULL);
+"""
+
+_DT_FIELDS = ("enrolled_at", "last_sync_at", "evaluated_at", "grace_expires_at")
+
+
+def device_to_json(device: Device) -> dict[str, Any]:
+    """A device as a JSON-ready dict (the admin API and the store share this shape)."""
+    out: dict[str, Any] = {}
+    for name, value in vars(device).items():
+        if isinstance(value, datetime):
+            out[name] = value.isoformat()
+        elif hasattr(value, "value"):
+            out[name] = value.value
+        else:
+            out[name] = value
+    return out
+
+
+def device_from_json(data: dict[str, Any]) -> Device:
+    """Inverse of :func:`device_to_json`; raises KeyError/ValueError on bad data (callers wrap)."""
+    values = dict(data)
+    for name in _DT_FIELDS:
+        raw = values.get(name)
+        values[name] = datetime.fromisoformat(raw) if raw else None
+    values["compliance_state"] = ComplianceState(values.get("compliance_state", "unknown"))
+    values["registration_state"] = RegistrationState(values.get("registration_state", "registered"))
+    values["owner_type"] = OwnerType(values.get("owner_type", "company"))
+    values["operating_system"] = OperatingSystem(values.get("operating_system", "Windows"))
+    return Device(**values)
+
+
+class Store:
+    """SQLite-backed state of one mock Intune (all its tenants).
+
+    ``path`` is a file (WAL mode: several processes share it) or ``None`` for a private
+    shared-cache in-memory database that lives as long as this object.
+    """
+
+    def __init__(self, path: str | None = None) -> None:
+        if path is None:
+            self._uri = f"file:mock-intune-{uuid.uuid4().hex}?mode=memory&cache=shared"
+        else:
+            self._uri = f"file:{path}"
+        self.path = path
+        self._local = threading.local()
+        self._lock = threading.RLock()
+        # Keep one connection open so a memory database survives between requests.
+        self._keeper = self._connect()
+        with self._lock:
+            if path is not None:
+                self._keeper.execute("PRAGMA journal_mode=WAL")
+            self._keeper.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._uri, uri=True, timeout=30, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """An IMMEDIATE transaction: read-modify-write sequences are atomic across workers."""
+        conn = self.db
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+        self._keeper.close()
+
+    # -- meta -------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def setdefault_meta(self, key: str, value: str) -> str:
+        """Store ``value`` unless ``key`` exists; return what is stored (race-free across workers)."""
+        self.db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        stored = self.get_meta(key)
+        assert stored is not None
+        return stored
+
+    # -- tenants and apps --------------------------------------------------------------------
+    def put_tenant(self, tenant_id: str, settings: TenantSettings) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO tenants (tenant_id, settings) VALUES (?, ?)",
+            (tenant_id, json.dumps(settings.to_json())),
+        )
+
+    def tenant_settings(self, tenant_id: str) -> TenantSettings:
+        row = self.db.execute("SELECT settings FROM tenants WHERE tenant_id=?", (tenant_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"tenant {tenant_id} does not exist")
+        return TenantSettings.from_json(json.loads(row[0]))
+
+    def tenants(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT tenant_id FROM tenants ORDER BY tenant_id")]
+
+    def put_app(self, app: AppRegistration) -> None:
+        data = {
+            "display_name": app.display_name,
+            "client_secret": app.client_secret,
+            "certificate_pem": app.certificate_pem,
+            "permissions": sorted(p.value for p in app.permissions),
+        }
+        self.db.execute(
+            "INSERT OR REPLACE INTO apps (client_id, tenant_id, data) VALUES (?, ?, ?)",
+            (app.client_id, app.tenant_id, json.dumps(data)),
+        )
+
+    def get_app(self, client_id: str) -> AppRegistration:
+        row = self.db.execute("SELECT tenant_id, data FROM apps WHERE client_id=?", (client_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"application {client_id} is not registered")
+        data = json.loads(row[1])
+        return AppRegistration(
+            client_id=client_id,
+            tenant_id=row[0],
+            display_name=data["display_name"],
+            client_secret=data["client_secret"],
+            certificate_pem=data["certificate_pem"],
+            permissions=frozenset(Permission(p) for p in data["permissions"]),
+        )
+
+    def apps(self) -> list[AppRegistration]:
+        return [self.get_app(r[0]) for r in self.db.execute("SELECT client_id FROM apps ORDER BY client_id")]
+
+    # -- devices -----------------------------------------------------------------------------
+    def put_device(self, tenant_id: str, device: Device) -> None:
+        self.put_devices(tenant_id, [device])
+
+    def put_devices(self, tenant_id: str, devices: Iterable[Device]) -> None:
+        rows = [
+            (
+                d.intune_id,
+                tenant_id,
+                d.azure_ad_device_id,
+                d.wifi_mac,
+                d.ethernet_mac,
+                d.compliance_state.value,
+                int(d.managed),
+                json.dumps(device_to_json(d)),
+            )
+            for d in devices
+        ]
+        with self._lock:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO devices (intune_id, tenant_id, azure_ad_device_id, wifi_mac,"
+                " ethernet_mac, compliance_state, managed, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def get_device(self, tenant_id: str, intune_id: str) -> Device | None:
+        row = self.db.execute(
+            "SELECT data FROM devices WHERE tenant_id=? AND intune_id=?", (tenant_id, intune_id)
+        ).fetchone()
+        return device_from_json(json.loads(row[0])) if row else None
+
+    def find_by_mac(self, tenant_id: str, mac: str) -> Device | None:
+        """The device whose Wi-Fi or Ethernet MAC is ``mac`` (already normalised)."""
+        row = self.db.execute(
+            "SELECT data FROM devices WHERE tenant_id=? AND (wifi_mac=? OR ethernet_mac=?)"
+            " ORDER BY managed DESC LIMIT 1",
+            (tenant_id, mac, mac),
+        ).fetchone()
+        return device_from_json(json.loads(row[0])) if row else None
+
+    def find_by_azure_id(self, tenant_id: str, azure_id: str) -> Device | None:
+        row = self.db.execute(
+            "SELECT data FROM devices WHERE tenant_id=? AND azure_ad_device_id=?", (tenant_id, azure_id)
+        ).fetchone()
+        return device_from_json(json.loads(row[0])) if row else None
+
+    def devices(self, tenant_id: str, *, managed_only: bool = False) -> list[Device]:
+        sql = "SELECT data FROM devices WHERE tenant_id=?"
+        if managed_only:
+            sql += " AND managed=1"
+        sql += " ORDER BY intune_id"
+        return [device_from_json(json.loads(r[0])) for r in self.db.execute(sql, (tenant_id,))]
+
+    def delete_device(self, tenant_id: str, intune_id: str) -> bool:
+        cur = self.db.execute("DELETE FROM devices WHERE tenant_id=? AND intune_id=?", (tenant_id, intune_id))
+        return cur.rowcount > 0
+
+    def count_devices(self, tenant_id: str) -> int:
+        return int(
+            self.db.execute("SELECT COUNT(*) FROM devices WHERE tenant_id=?", (tenant_id,)).fetchone()[0]
+        )
+
+    # -- call log ----------------------------------------------------------------------------
+    def log_call(self, record: CallRecord) -> int:
+        cur = self.db.execute(
+            "INSERT INTO calls (at, app, surface, method, path, query, status, latency_ms, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.at.isoformat(),
+                record.app,
+                record.surface.value,
+                record.method,
+                record.path,
+                record.query,
+                record.status,
+                record.latency_ms,
+                json.dumps(record.detail, default=str),
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+    def calls(
+        self, *, after: int = 0, surface: Surface | None = None, limit: int = 10_000
+    ) -> list[CallRecord]:
+        sql = "SELECT seq, at, app, surface, method, path, query, status, latency_ms, detail FROM calls WHERE seq>?"
+        args: list[Any] = [after]
+        if surface is not None:
+            sql += " AND surface=?"
+            args.append(surface.value)
+        sql += " ORDER BY seq LIMIT ?"
+        args.append(limit)
+        return [
+            CallRecord(
+                seq=r[0],
+                at=datetime.fromisoformat(r[1]),
+                app=r[2],
+                surface=Surface(r[3]),
+                method=r[4],
+                path=r[5],
+                query=r[6],
+                status=r[7],
+                latency_ms=r[8],
+                detail=json.loads(r[9]),
+            )
+            for r in self.db.execute(sql, args)
+        ]
+
+    def clear_calls(self) -> None:
+        self.db.execute("DELETE FROM calls")
+
+    # -- replay protection, faults, throttling ---------------------------------------------
+    def claim_jti(self, jti: str, expires: datetime, now: datetime) -> bool:
+        """Record an assertion id; False when it was already used (a replay)."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM jtis WHERE expires < ?", (now.isoformat(),))
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO jtis (jti, expires) VALUES (?, ?)", (jti, expires.isoformat())
+            )
+            return cur.rowcount == 1
+
+    def put_fault(self, surface: str, data: dict[str, Any] | None) -> None:
+        if data is None:
+            self.db.execute("DELETE FROM faults WHERE surface=?", (surface,))
+        else:
+            self.db.execute(
+                "INSERT OR REPLACE INTO faults (surface, data) VALUES (?, ?)", (surface, json.dumps(data))
+            )
+
+    def faults(self) -> dict[str, dict[str, Any]]:
+        return {r[0]: json.loads(r[1]) for r in self.db.execute("SELECT surface, data FROM faults")}
+
+    def last_broad_query(self, tenant_id: str, app: str) -> datetime | None:
+        row = self.db.execute(
+            "SELECT at FROM broad_queries WHERE tenant_id=? AND app=?", (tenant_id, app)
+        ).fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
+
+    def set_broad_query(self, tenant_id: str, app: str, at: datetime) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO broad_queries (tenant_id, app, at) VALUES (?, ?, ?)",
+            (tenant_id, app, at.isoformat()),
+        )
+
+    def hit_window(self, key: str, now_s: float, window_s: float) -> tuple[int, float]:
+        """Count one request in the fixed window for ``key``; return (count, window start)."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT window_start, count FROM rate_windows WHERE key=?", (key,)).fetchone()
+            if row is None or now_s - row[0] >= window_s:
+                start, count = now_s, 1
+            else:
+                start, count = row[0], row[1] + 1
+            conn.execute(
+                "INSERT OR REPLACE INTO rate_windows (key, window_start, count) VALUES (?, ?, ?)",
+                (key, start, count),
+            )
+            return count, start
+
+    def reset(self) -> None:
+        """Forget devices, calls, faults, throttling and replay state (tenants, apps and keys stay)."""
+        with self.transaction() as conn:
+            for table in ("devices", "calls", "jtis", "faults", "broad_queries", "rate_windows"):
+                conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
