@@ -1,0 +1,375 @@
+"""The capability statement (``nac.yaml``): what the NAC under test is, speaks and declares.
+
+The certify runner refuses to run without one. It selects the scenarios that apply (profiles,
+identity sources, access types, auth method) and gives the oracles the vendor's declared values
+(polling interval, cache lifetime, decision budget, fail-open). Loading it validates every field;
+an error names the file, the field path and the line (``nac.yaml:7: adapter.host: …``).
+
+Example::
+
+    name: Reference NAC
+    adapter: {type: reference}
+    profiles: [cr-cisco, graph]
+    identity_sources: [certificate, mac]
+    access_types: [wifi, vpn]
+    coa_support: true
+    polling_interval_s: 300
+    cache_ttl_s: 60
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import socket
+import struct
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import httpx
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import CapabilityError, NacUnreachable
+from ..model import AccessType, IdentitySource, Profile
+from .rules import Rule
+
+
+class AuthMethod(StrEnum):
+    """How the NAC authenticates to Entra ID for its app-only token."""
+
+    SECRET = "secret"
+    CERTIFICATE = "certificate"
+
+
+class EapMethod(StrEnum):
+    """The EAP method a RADIUS NAC expects from supplicants (MAB: no EAP)."""
+
+    TLS = "eap-tls"
+    PEAP = "peap"
+    TTLS = "ttls"
+    MAB = "mab"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReferenceAdapter(_Strict):
+    """The harness's own correct NAC, in process."""
+
+    type: Literal["reference"]
+
+
+class MutantAdapter(_Strict):
+    """A faulty NAC from ``harness.nac.mutants`` that breaks exactly one rule."""
+
+    type: Literal["mutant"]
+    mutant: str = Field(min_length=1, description="the mutant's registered name")
+
+
+class PythonAdapter(_Strict):
+    """An in-process NAC class given by import path ``module:Class``, built with ``kwargs``."""
+
+    type: Literal["python"]
+    target: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description="module:Class")
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class RadiusAdapter(_Strict):
+    """An external NAC reached over real RADIUS (auth, accounting) with a CoA listener."""
+
+    type: Literal["radius"]
+    host: str = Field(min_length=1)
+    auth_port: int = Field(default=1812, ge=1, le=65535)
+    acct_port: int = Field(default=1813, ge=1, le=65535)
+    coa_port: int = Field(default=3799, ge=0, le=65535)
+    """Where the harness listens for CoA / Disconnect from the NAC (0: any free port)."""
+    secret: str = Field(min_length=1)
+    eap_method: EapMethod = EapMethod.TLS
+
+
+class HttpAdapter(_Strict):
+    """An external NAC (or a vendor shim) answering access requests at a JSON decision URL."""
+
+    type: Literal["http"]
+    url: str = Field(pattern=r"^https?://", description="the decision endpoint")
+
+
+AdapterSpec = Annotated[
+    ReferenceAdapter | MutantAdapter | PythonAdapter | RadiusAdapter | HttpAdapter,
+    Field(discriminator="type"),
+]
+ADAPTER_TYPES: tuple[str, ...] = ("reference", "mutant", "python", "radius", "http")
+
+
+class Capability(_Strict):
+    """A validated ``nac.yaml``."""
+
+    name: str = Field(min_length=1, description="the NAC product and version certified")
+    vendor: str = ""
+    adapter: AdapterSpec
+    profiles: list[Profile] = Field(min_length=1)
+    identity_sources: list[IdentitySource] = Field(min_length=1)
+    access_types: list[AccessType] = Field(default_factory=lambda: [AccessType.WIFI])
+    coa_support: bool = False
+    polling_interval_s: float = Field(gt=0, description="how often the NAC re-checks connected devices")
+    cache_ttl_s: float = Field(ge=0, description="how long the NAC caches an Intune answer")
+    decision_budget_ms: float = Field(default=300, gt=0)
+    fail_open: bool = False
+    """A declared deviation: the NAC grants access when Intune is unreachable (RES-01 → WARNING)."""
+    auth_method: AuthMethod = AuthMethod.SECRET
+    waivers: str | None = None
+    """A waivers file, relative to the capability file."""
+
+    source: str = Field(default="", exclude=True)
+    """Where it was loaded from (set by :func:`load_capability`, not read from the file)."""
+
+    @field_validator("adapter", mode="before")
+    @classmethod
+    def _adapter_shorthand(cls, value: Any) -> Any:
+        # ``adapter: reference`` is short for ``adapter: {type: reference}``.
+        return {"type": value} if isinstance(value, str) else value
+
+    @field_validator("profiles", "identity_sources", "access_types")
+    @classmethod
+    def _no_duplicates(cls, value: list[Any]) -> list[Any]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists a value twice")
+        return value
+
+    # --- what the runner asks -------------------------------------------------------------
+
+    @property
+    def adapter_type(self) -> str:
+        return self.adapter.type
+
+    @property
+    def waivers_path(self) -> Path | None:
+        """The waivers file resolved against the capability file's folder."""
+        if not self.waivers:
+            return None
+        path = Path(self.waivers)
+        if not path.is_absolute() and self.source:
+            path = Path(self.source).parent / path
+        return path
+
+    def declared(self, field: str) -> Any:
+        """The declared value of a capability field, as a plain value (for verdict messages)."""
+        value = getattr(self, field)
+        if isinstance(value, list):
+            return [str(v) for v in value]
+        return str(value) if isinstance(value, StrEnum) else value
+
+    def applicability(self, rule: Rule) -> tuple[bool, str]:
+        """Whether ``rule`` applies to this NAC, and if not, why (for a SKIPPED verdict)."""
+        if not set(self.profiles) & rule.profiles:
+            wanted = ", ".join(sorted(str(p) for p in rule.profiles))
+            return (
+                False,
+                f"applies to profiles {wanted}; the NAC declares {', '.join(map(str, self.profiles))}",
+            )
+        for req in rule.requires:
+            have = getattr(self, req.field)
+            ok = (
+                req.value in [str(v) for v in have] if isinstance(have, list) else str(have) == str(req.value)
+            )
+            if not ok:
+                return False, f"needs {req.field} {req.value!s}; the NAC declares {self.declared(req.field)}"
+        return True, ""
+
+    def applies_to_tags(self, tags: Sequence[str]) -> tuple[bool, str]:
+        """Whether a scenario with these Gherkin tags runs for this NAC (its profile tags)."""
+        profile_tags = {t.lstrip("@") for t in tags} & {str(p) for p in Profile}
+        if profile_tags and not profile_tags & {str(p) for p in self.profiles}:
+            return False, f"tagged for {', '.join(sorted(profile_tags))}; the NAC declares other profiles"
+        access_tags = {t.lstrip("@") for t in tags} & {str(a) for a in AccessType}
+        if access_tags and not access_tags & {str(a) for a in self.access_types}:
+            return False, f"tagged for access {', '.join(sorted(access_tags))}; not declared"
+        return True, ""
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        """The statement as plain data (for the report's 'capability statement used')."""
+        return self.model_dump(mode="json", exclude={"source"})
+
+
+# --- loading with file, field and line ----------------------------------------------------------
+
+
+def load_capability(path: str | Path) -> Capability:
+    """Read and validate a ``nac.yaml``; :class:`CapabilityError` names file, field and line."""
+    path = Path(path)
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CapabilityError("no such file", file=name) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CapabilityError(f"cannot read: {exc}", file=name) from None
+    return parse_capability(text, source=name)
+
+
+def parse_capability(text: str, *, source: str = "<nac.yaml>") -> Capability:
+    """Validate a capability statement given as YAML text; errors name ``source``."""
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise CapabilityError(f"not valid YAML: {exc.problem or exc}", file=source, line=line) from None
+    except yaml.YAMLError as exc:
+        raise CapabilityError(f"not valid YAML: {exc}", file=source) from None
+    if data is None:
+        raise CapabilityError("the file is empty; a capability statement is a mapping", file=source, line=1)
+    if not isinstance(data, dict):
+        raise CapabilityError("a capability statement is a mapping of fields", file=source, line=1)
+    try:
+        cap = Capability.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc, root, source) from None
+    return cap.model_copy(update={"source": source})
+
+
+def _first_error(exc: ValidationError, root: yaml.Node | None, source: str) -> CapabilityError:
+    errors = exc.errors(include_url=False)
+    err = errors[0]
+    loc = tuple(err["loc"])
+    field, line = _locate(root, loc, err["type"])
+    message = _message(err)
+    for more in errors[1:]:
+        more_field, more_line = _locate(root, tuple(more["loc"]), more["type"])
+        where = f"{source}:{more_line}" if more_line else source
+        message += f"\n  also {where}: {more_field or '(top level)'}: {_message(more)}"
+    return CapabilityError(message, file=source, field=field or "(top level)", line=line)
+
+
+def _message(err: Any) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "union_tag_invalid":
+        got = err.get("ctx", {}).get("tag", "?")
+        return f"unknown adapter type {got!r} (known: {', '.join(ADAPTER_TYPES)})"
+    if kind == "union_tag_not_found":
+        return f"adapter needs a 'type' (one of: {', '.join(ADAPTER_TYPES)})"
+    if kind == "enum":
+        return f"{err['msg'].lower()}, got {err.get('input')!r}"
+    return f"{err['msg']}, got {err.get('input')!r}" if "input" in err else str(err["msg"])
+
+
+def _locate(root: yaml.Node | None, loc: tuple[Any, ...], kind: str) -> tuple[str, int | None]:
+    """Map a pydantic error location to a dotted field path and the YAML line it points at.
+
+    Discriminated-union tags (``adapter.radius.host``) are not keys in the file: a location
+    element that is not found in the current mapping is dropped from the path.
+    """
+    node = root
+    path: list[str] = []
+    line = root.start_mark.line + 1 if root is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            child = _mapping_get(node, str(part))
+            if child is None:
+                if kind == "missing" and part == loc[-1]:
+                    path.append(str(part))
+                elif isinstance(part, str) and part in ADAPTER_TYPES:
+                    continue
+                else:
+                    path.append(str(part))
+                break
+            key_node, value_node = child
+            path.append(str(part))
+            # an unknown key: point at the key itself; otherwise at the value
+            line = (key_node if kind == "extra_forbidden" else value_node).start_mark.line + 1
+            node = value_node
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            path.append(str(part))
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            if not (isinstance(part, str) and part in ADAPTER_TYPES):
+                path.append(str(part))
+    if kind == "union_tag_invalid" and isinstance(node, yaml.MappingNode):
+        tag = _mapping_get(node, "type")
+        if tag is not None:
+            path.append("type")
+            line = tag[1].start_mark.line + 1
+    return ".".join(p for p in path if p != "source"), line
+
+
+def _mapping_get(node: yaml.MappingNode, key: str) -> tuple[yaml.Node, yaml.Node] | None:
+    for key_node, value_node in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+            return key_node, value_node
+    return None
+
+
+# --- reachability of external NACs ----------------------------------------------------------------
+
+
+def check_reachable(cap: Capability, *, timeout_s: float = 2.0) -> None:
+    """Probe a wire NAC (RADIUS, HTTP) before a run; :class:`NacUnreachable` names the address tried.
+
+    In-process adapters (reference, mutant, python) need no probe.
+    """
+    spec = cap.adapter
+    if isinstance(spec, RadiusAdapter):
+        _probe_radius(spec, timeout_s, cap.source)
+    elif isinstance(spec, HttpAdapter):
+        _probe_http(spec.url, timeout_s, cap.source)
+
+
+def _probe_http(url: str, timeout_s: float, source: str) -> None:
+    try:
+        with httpx.Client(timeout=timeout_s, trust_env=False) as client:
+            client.request("OPTIONS", url)
+    except httpx.HTTPError as exc:
+        raise NacUnreachable(
+            f"{source}: adapter.url: the NAC's decision endpoint did not answer at {url}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+    # Any HTTP answer (even 404/405) proves something listens there; the run judges the rest.
+
+
+def _probe_radius(spec: RadiusAdapter, timeout_s: float, source: str) -> None:
+    """Send a RADIUS Status-Server (RFC 5997) and wait for any answer on the auth port."""
+    address = f"{spec.host}:{spec.auth_port}/udp"
+    raw = status_server_packet(spec.secret.encode())
+    try:
+        infos = socket.getaddrinfo(spec.host, spec.auth_port, type=socket.SOCK_DGRAM)
+    except OSError as exc:
+        raise NacUnreachable(f"{source}: adapter.host: cannot resolve {spec.host!r}: {exc}") from None
+    family, kind, proto, _, sockaddr = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.settimeout(timeout_s)
+        try:
+            sock.connect(sockaddr)
+            sock.send(raw)
+            sock.recv(4096)
+        except ConnectionRefusedError:
+            raise NacUnreachable(
+                f"{source}: adapter.auth_port: nothing listens at {address} (connection refused)"
+            ) from None
+        except TimeoutError:
+            raise NacUnreachable(
+                f"{source}: adapter: no RADIUS answer from {address} within {timeout_s:g} s "
+                "(the NAC is down, filtered, or the shared secret is wrong)"
+            ) from None
+        except OSError as exc:
+            raise NacUnreachable(f"{source}: adapter: cannot reach {address}: {exc}") from None
+
+
+def status_server_packet(secret: bytes, ident: int = 1) -> bytes:
+    """A RADIUS Status-Server packet (RFC 5997) with its Message-Authenticator."""
+
+    length = 20 + 18
+    header = struct.pack("!BBH", 12, ident, length) + os.urandom(16)
+    zeroed = header + bytes([80, 18]) + b"\x00" * 16
+    digest = hmac.new(secret, zeroed, hashlib.md5).digest()
+    return header + bytes([80, 18]) + digest
