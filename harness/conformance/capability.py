@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import httpx
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from ..errors import CapabilityError, NacUnreachable
 from ..model import AccessType, IdentitySource, Profile
 from .rules import Rule
+from .yaml_source import validate_yaml
 
 
 class AuthMethod(StrEnum):
@@ -125,8 +125,7 @@ class Capability(_Strict):
     waivers: str | None = None
     """A waivers file, relative to the capability file."""
 
-    source: str = Field(default="", exclude=True)
-    """Where it was loaded from (set by :func:`load_capability`, not read from the file)."""
+    _source: str = PrivateAttr(default="")
 
     @field_validator("adapter", mode="before")
     @classmethod
@@ -142,6 +141,11 @@ class Capability(_Strict):
         return value
 
     # --- what the runner asks -------------------------------------------------------------
+
+    @property
+    def source(self) -> str:
+        """Where the statement was loaded from (set by :func:`load_capability`, not in the file)."""
+        return self._source
 
     @property
     def adapter_type(self) -> str:
@@ -193,7 +197,7 @@ class Capability(_Strict):
 
     def to_yaml_dict(self) -> dict[str, Any]:
         """The statement as plain data (for the report's 'capability statement used')."""
-        return self.model_dump(mode="json", exclude={"source"})
+        return self.model_dump(mode="json")
 
 
 # --- loading with file, field and line ----------------------------------------------------------
@@ -214,100 +218,19 @@ def load_capability(path: str | Path) -> Capability:
 
 def parse_capability(text: str, *, source: str = "<nac.yaml>") -> Capability:
     """Validate a capability statement given as YAML text; errors name ``source``."""
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise CapabilityError(f"not valid YAML: {exc.problem or exc}", file=source, line=line) from None
-    except yaml.YAMLError as exc:
-        raise CapabilityError(f"not valid YAML: {exc}", file=source) from None
-    if data is None:
-        raise CapabilityError("the file is empty; a capability statement is a mapping", file=source, line=1)
-    if not isinstance(data, dict):
-        raise CapabilityError("a capability statement is a mapping of fields", file=source, line=1)
-    try:
-        cap = Capability.model_validate(data)
-    except ValidationError as exc:
-        raise _first_error(exc, root, source) from None
-    return cap.model_copy(update={"source": source})
-
-
-def _first_error(exc: ValidationError, root: yaml.Node | None, source: str) -> CapabilityError:
-    errors = exc.errors(include_url=False)
-    err = errors[0]
-    loc = tuple(err["loc"])
-    field, line = _locate(root, loc, err["type"])
-    message = _message(err)
-    for more in errors[1:]:
-        more_field, more_line = _locate(root, tuple(more["loc"]), more["type"])
-        where = f"{source}:{more_line}" if more_line else source
-        message += f"\n  also {where}: {more_field or '(top level)'}: {_message(more)}"
-    return CapabilityError(message, file=source, field=field or "(top level)", line=line)
-
-
-def _message(err: Any) -> str:
-    kind = err["type"]
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        return "unknown field"
-    if kind == "union_tag_invalid":
-        got = err.get("ctx", {}).get("tag", "?")
-        return f"unknown adapter type {got!r} (known: {', '.join(ADAPTER_TYPES)})"
-    if kind == "union_tag_not_found":
-        return f"adapter needs a 'type' (one of: {', '.join(ADAPTER_TYPES)})"
-    if kind == "enum":
-        return f"{err['msg'].lower()}, got {err.get('input')!r}"
-    return f"{err['msg']}, got {err.get('input')!r}" if "input" in err else str(err["msg"])
-
-
-def _locate(root: yaml.Node | None, loc: tuple[Any, ...], kind: str) -> tuple[str, int | None]:
-    """Map a pydantic error location to a dotted field path and the YAML line it points at.
-
-    Discriminated-union tags (``adapter.radius.host``) are not keys in the file: a location
-    element that is not found in the current mapping is dropped from the path.
-    """
-    node = root
-    path: list[str] = []
-    line = root.start_mark.line + 1 if root is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            child = _mapping_get(node, str(part))
-            if child is None:
-                if kind == "missing" and part == loc[-1]:
-                    path.append(str(part))
-                elif isinstance(part, str) and part in ADAPTER_TYPES:
-                    continue
-                else:
-                    path.append(str(part))
-                break
-            key_node, value_node = child
-            path.append(str(part))
-            # an unknown key: point at the key itself; otherwise at the value
-            line = (key_node if kind == "extra_forbidden" else value_node).start_mark.line + 1
-            node = value_node
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            path.append(str(part))
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            if not (isinstance(part, str) and part in ADAPTER_TYPES):
-                path.append(str(part))
-    if kind == "union_tag_invalid" and isinstance(node, yaml.MappingNode):
-        tag = _mapping_get(node, "type")
-        if tag is not None:
-            path.append("type")
-            line = tag[1].start_mark.line + 1
-    return ".".join(p for p in path if p != "source"), line
-
-
-def _mapping_get(node: yaml.MappingNode, key: str) -> tuple[yaml.Node, yaml.Node] | None:
-    for key_node, value_node in node.value:
-        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
-            return key_node, value_node
-    return None
+    cap = validate_yaml(
+        text,
+        Capability,
+        source=source,
+        error=CapabilityError,
+        what="capability statement",
+        messages={
+            "union_tag_invalid": "unknown adapter type {tag!r} (known: " + ", ".join(ADAPTER_TYPES) + ")",
+            "union_tag_not_found": "adapter needs a 'type' (one of: " + ", ".join(ADAPTER_TYPES) + ")",
+        },
+    )
+    cap._source = source
+    return cap
 
 
 # --- reachability of external NACs ----------------------------------------------------------------
