@@ -122,6 +122,13 @@ class Shard:
     scenario: Any = None
     trace: bool = False
     """Keep every device's trace events (small runs: the report names each device's path)."""
+    progress: Any = None
+    """Where the world reports progress: anything with ``put((shard_index, devices_done))``."""
+
+    def report(self, devices_done: int) -> None:
+        """Tell the runner how many of this shard's devices have finished so far (cheap; call often)."""
+        if self.progress is not None:
+            self.progress.put((self.index, devices_done))
 
     @property
     def size(self) -> int:
