@@ -43,6 +43,18 @@ class LimitRule:
 
 
 LIMIT_RULES: dict[str, LimitRule] = {
+    # scenario names (``intune.rate_limits`` in harness.scenario)
+    "graph_requests": LimitRule(
+        SplitRule.DIVIDE_INT,
+        "Graph throttles per app per window; the shards share one app, so each gets 1/N of the requests",
+    ),
+    "graph_window": LimitRule(SplitRule.KEEP, "a window length, not a budget"),
+    "broad_query_interval": LimitRule(
+        SplitRule.KEEP,
+        "one noncompliant-list sweep per interval per NAC; each shard's sweep is its slice of the "
+        "same fleet-wide sweep, so the interval is not stretched",
+    ),
+    # mock configuration names (mock_intune.config.MockConfig)
     "graph_rate_limit": LimitRule(
         SplitRule.DIVIDE_INT,
         "Graph throttles per app per window; the shards share one app, so each gets 1/N of the requests",
@@ -165,6 +177,16 @@ class ShardPlan:
             "devices_per_shard": [s.size for s in self.shards],
             "limits": [s.to_json() for s in sorted(self.splits, key=lambda s: s.name)],
         }
+
+
+def shared_limits(scenario: Any) -> dict[str, float]:
+    """The fleet-wide limits a scenario declares (``intune.rate_limits``), by name."""
+    intune = getattr(scenario, "intune", None)
+    limits = getattr(intune, "rate_limits", None)
+    if limits is None:
+        return {}
+    dumped = limits.model_dump() if hasattr(limits, "model_dump") else dict(vars(limits))
+    return {str(k): v for k, v in sorted(dumped.items()) if isinstance(v, int | float)}
 
 
 def partition(population: int, shards: int) -> tuple[range, ...]:
