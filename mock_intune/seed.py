@@ -87,8 +87,12 @@ def load_document(text: str | bytes, *, fmt: str | None = None, source: str = "d
         except json.JSONDecodeError as exc:
             if fmt == "json":
                 raise ConfigError(f"invalid JSON: {exc.msg}", file=source, line=exc.lineno) from exc
+        except RecursionError:
+            raise ConfigError("invalid JSON: nested too deeply", file=source) from None
     try:
         return yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError("invalid YAML: nested too deeply", file=source) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -143,7 +147,7 @@ def parse_device(item: Any, *, index: int, now: datetime, source: str = "documen
         if key in values:
             raise ConfigError("given twice (once by its Graph name)", file=source, field=f"{where}.{raw_key}")
         try:
-            values[key] = _convert(key, raw)
+            values[key] = convert_field(key, raw)
         except (InputError, ValueError, TypeError) as exc:
             msg = exc.message if isinstance(exc, InputError) else str(exc)
             raise ConfigError(msg, file=source, field=f"{where}.{raw_key}") from None
@@ -170,7 +174,7 @@ def parse_device(item: Any, *, index: int, now: datetime, source: str = "documen
     return device
 
 
-def _convert(key: str, raw: Any) -> Any:
+def convert_field(key: str, raw: Any) -> Any:
     """Check and convert one field value; raises ValueError/TypeError/InputError with a reason."""
     kind = _FIELD_TYPES[key]
     if key in _ENUMS:
