@@ -176,6 +176,51 @@ class MockIntune:
             compliance.check_transition(old, device.compliance_state)
         return self._save(device, tenant_id)
 
+    def find_attr(self, attr: str, value: str, tenant_id: str | None = None) -> Device | None:
+        """The device whose ``attr`` (``udid``, ``imei``, ``meid``, ``serial_number``) equals ``value``.
+
+        Case-insensitive; managed devices win over retired ones. A linear scan: the legacy criteria
+        that need it are rare.
+        """
+        if attr not in ("udid", "imei", "meid", "serial_number"):
+            raise ValueError(f"not a searchable device attribute: {attr}")
+        wanted = value.strip().lower()
+        found = [
+            d
+            for d in self.store.devices(tenant_id or self.tenant_id)
+            if str(getattr(d, attr)).lower() == wanted
+        ]
+        found.sort(key=lambda d: not d.managed)
+        return found[0] if found and wanted else None
+
+    # -- where the NAC services live (ONB-01: the endpoint can move) ----------------------
+    def set_service_base(self, url: str | None) -> None:
+        """Move the advertised NAC/CR service base (None: back to the default).
+
+        ``url`` is an absolute ``http(s)://host[:port][/segment]`` or just ``/segment``; the optional
+        single path segment (e.g. ``/fef-02``) is the shard prefix the NAC-facing surfaces then
+        require. See :mod:`mock_intune.api.discovery`.
+        """
+        from .service_base import validate_service_base
+
+        if url is None:
+            self.store.set_meta("service_base_url", "")
+            return
+        self.store.set_meta("service_base_url", validate_service_base(url))
+
+    def service_base(self, request_host_url: str) -> str:
+        """The service base URL discovery advertises now, without a trailing slash."""
+        from .service_base import resolve_service_base
+
+        origin = self.config.public_base_url or request_host_url
+        return resolve_service_base(self.store.get_meta("service_base_url"), origin)
+
+    def service_prefix(self) -> str:
+        """The shard prefix (``""`` or ``/segment``) NAC-facing requests must carry now."""
+        from .service_base import prefix_of
+
+        return prefix_of(self.store.get_meta("service_base_url"))
+
     # -- limits ----------------------------------------------------------------------------
     def claim_broad_query(self, app: str, tenant_id: str | None = None) -> None:
         """Allow one "all noncompliant devices" query per interval; raise a 503 otherwise (RES-02)."""

@@ -1,10 +1,145 @@
-"""Surface `cr_cisco` of the mock (to be filled in)."""
+"""Compliance Retrieval service, Cisco MDM API v3 (profile ``cr-cisco``).
+
+Paths under ``{CR} = /TrafficGateway/TrafficRoutingService/ResourceAccess/ComplianceRetrievalService``
+(and under ``/<shard>{CR}`` after an endpoint move, see :mod:`mock_intune.api.discovery`):
+
+* ``{CR}/ciscoise/mdminfo/?ise_api_version=N`` — namespaced ``mdminfo`` with ``api_version``
+  ``min(N, 3)`` (``N`` absent means 1, as ISE v1 sent none), ``api_path`` ``{prefix}{CR}/cisco``,
+  ``redirect_url``, ``query_max_size``;
+* ``{CR}/cisco/devices/?paging=…&querycriteria=guid|macaddress|compliance&value=…&filter=…
+  [&deviceidentifier=guid|macaddress]`` — see :mod:`mock_intune.cisco_query` for the rules.
+
+Every call needs a bearer token for ``https://api.manage.microsoft.com/`` with
+``get_device_compliance`` (401 / 403 otherwise).
+
+**Content type.** CR speaks XML only: every answer is ``application/xml`` whatever ``Accept`` says
+(Microsoft's service tolerates ``Accept: application/json`` from ISE the same way).
+
+**Errors.** No error body is documented for the Cisco surfaces, so the mock answers
+``<error><code>…</code><message>…</message></error>`` (XML, the surface's content type) with the
+status that says what went wrong: 400 bad parameter (the message names it), 401 token, 403
+permission, 404 moved endpoint, 414 oversized query, 503 broad-query limit with ``Retry-After``.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from dataclasses import replace
 
-from ..model import Surface
+from flask import Blueprint, Response, g, request
+
+from ..cisco_query import CiscoQuery, Criteria, lookup, parse_query, sweep_page, to_cisco
+from ..cisco_xml import XML_CONTENT_TYPE, CiscoDevice, attributes_v3, mdminfo
+from ..cisco_xml import error as xml_error
+from ..errors import RequestError
+from ..model import MANAGE_RESOURCE, Device, Permission, Surface
+from ..service_base import CR_SERVICE_PATH
+from . import errors as error_shapes
+from . import service_of
+from .auth import authorize
+from .discovery import check_shard, nac_rule
 
 SURFACE = Surface.CR_CISCO
 bp = Blueprint("cr_cisco", __name__)
+API_VERSION = 3
+CR_CRITERIA = frozenset({Criteria.GUID, Criteria.MACADDRESS, Criteria.COMPLIANCE})
+
+
+def xml_response(body: bytes, status: int = 200) -> Response:
+    return Response(body, status=status, content_type=XML_CONTENT_TYPE)
+
+
+def nac_authorize() -> None:
+    """The NAC services' token rule: audience api.manage.microsoft.com, role get_device_compliance."""
+    authorize(MANAGE_RESOURCE, {Permission.GET_DEVICE_COMPLIANCE}, "get device compliance")
+
+
+def requested_api_version(max_version: int) -> int:
+    """``min(ise_api_version, max_version)``; absent → 1; 400 when not a positive integer."""
+    raw = request.args.get("ise_api_version")
+    if raw is None:
+        return 1
+    if not raw.strip().isdigit() or len(raw.strip()) > 6 or int(raw) < 1:
+        raise RequestError(
+            400, f"ise_api_version: not a positive integer: {raw[:20]!r}", code="InvalidParameter"
+        )
+    return min(int(raw), max_version)
+
+
+def record(q: CiscoQuery, devices: list[CiscoDevice], **extra: object) -> None:
+    """Put the decision-relevant facts of a devices query into the call log."""
+    g.call_detail.update(
+        {
+            "criteria": q.criteria.value,
+            "value": q.value,
+            "deviceidentifier": q.identifier,
+            "paging": q.paging,
+            "results": len(devices),
+            "devices": [
+                {"id": d.guid, "registered": d.registered, "compliant": d.compliant} for d in devices
+            ],
+            **extra,
+        }
+    )
+
+
+def mdminfo_view(shard: str | None) -> Response:
+    prefix = check_shard(shard)
+    nac_authorize()
+    version = requested_api_version(API_VERSION)
+    cfg = service_of().config
+    g.call_detail.update({"mdminfo": True, "api_version": version})
+    return xml_response(
+        mdminfo(
+            api_version=version,
+            api_path=f"{prefix}{CR_SERVICE_PATH}/cisco",
+            redirect_url=cfg.redirect_url,
+            query_max_size=cfg.query_max_size,
+            namespaced=True,
+        )
+    )
+
+
+def _views(q: CiscoQuery, devices: list[Device]) -> list[CiscoDevice]:
+    svc = service_of()
+    views = [to_cisco(svc, d) for d in devices]
+    if q.criteria is Criteria.MACADDRESS:
+        views = [replace(v, mac=q.value) for v in views]
+    return views
+
+
+def devices_view(shard: str | None) -> Response:
+    check_shard(shard)
+    nac_authorize()
+    svc = service_of()
+    q = parse_query(request.args, request.query_string, CR_CRITERIA, default_identifier="guid")
+    if q.broad:
+        page = sweep_page(svc, q, app=g.call_app, surface=SURFACE.value)
+        views = _views(q, page.devices)
+        record(q, views, broad=True, page=page.page, continued=page.continued, paging_info=page.paging_info)
+        body = attributes_v3(
+            views,
+            paging_info=page.paging_info,
+            with_mac=q.identifier == "macaddress",
+            identifier=q.identifier,
+            selected=q.selected,
+        )
+        return xml_response(body)
+    found = lookup(svc, q)
+    views = _views(q, [found] if found else [])
+    record(q, views, broad=False)
+    return xml_response(
+        attributes_v3(
+            views, paging_info=None, with_mac=q.criteria is Criteria.MACADDRESS, selected=q.selected
+        )
+    )
+
+
+nac_rule(bp, f"{CR_SERVICE_PATH}/ciscoise/mdminfo/", mdminfo_view)
+nac_rule(bp, f"{CR_SERVICE_PATH}/cisco/devices/", devices_view)
+
+
+@error_shapes.register(SURFACE)
+def render_error(exc: RequestError) -> Response:
+    resp = xml_response(xml_error(exc.code or "Error", exc.message), exc.status)
+    resp.headers.update(exc.headers)
+    return resp
