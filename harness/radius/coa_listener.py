@@ -198,7 +198,13 @@ def _first(pkt: rp.Packet, name: str) -> str | None:
 
 
 def send_request(
-    address: tuple[str, int], secret: bytes, kind: CoaKind, *, timeout: float = 2.0, **attributes: object
+    address: tuple[str, int],
+    secret: bytes,
+    kind: CoaKind,
+    attributes: dict[str, object] | None = None,
+    *,
+    timeout: float = 2.0,
+    **more: object,
 ) -> rp.CoAPacket | None:
     """Send one CoA / Disconnect request (the NAC side; used by the FreeRADIUS reference NAC and tests).
 
@@ -206,7 +212,7 @@ def send_request(
     """
     code = rp.DisconnectRequest if kind is CoaKind.DISCONNECT else rp.CoARequest
     pkt = rp.CoAPacket(code=code, secret=secret, dict=radius_dictionary())
-    for name, value in attributes.items():
+    for name, value in {**(attributes or {}), **more}.items():
         pkt[name.replace("_", "-")] = value
     raw = pkt.RequestPacket()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
