@@ -1,0 +1,234 @@
+"""The fast path: the Intune client interface answered by the mock's core, no HTTP.
+
+Load simulations cannot afford HTTP per lookup, so this client calls :class:`mock_intune.MockIntune`
+directly and charges a *modelled* latency per call. It answers exactly what the profile's wire
+surface would say (empty ``deviceList`` for unenrolled devices on Cisco, ``isManaged=false`` on
+JSON, no record on Graph; the broad-query limit and Graph throttling still apply), so the NAC
+decides the same either way — ``tests/nac/test_fast_path_equivalence.py`` proves it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Protocol
+
+from mock_intune import compliance
+from mock_intune.errors import RequestError
+from mock_intune.model import (
+    GRAPH_DEVICE_PERMISSIONS,
+    CallRecord,
+    ComplianceState,
+    Device,
+    Permission,
+    Surface,
+)
+from mock_intune.service import MockIntune
+
+from ..model import Profile
+from .identity import DeviceIdentity, IdentityKind
+from .intune_answers import (
+    DeviceAnswer,
+    IntegrationError,
+    IntuneUnavailable,
+    ListedDevice,
+    NoncompliantPage,
+    Throttled,
+)
+from .intune_client import DEFAULT_PORTAL_URL
+
+SURFACES: dict[Profile, Surface] = {
+    Profile.CR_CISCO: Surface.CR_CISCO,
+    Profile.LEGACY_CISCO: Surface.LEGACY_CISCO,
+    Profile.LEGACY_JSON: Surface.LEGACY_JSON,
+    Profile.GRAPH: Surface.GRAPH,
+}
+
+
+class LatencyModel(Protocol):
+    """Modelled Intune answer time, in seconds, for one call."""
+
+    def sample(self) -> float: ...
+
+
+class FixedLatency:
+    """Every call takes ``seconds``."""
+
+    def __init__(self, seconds: float = 0.05) -> None:
+        if seconds < 0:
+            raise ValueError("latency must be >= 0")
+        self.seconds = seconds
+
+    def sample(self) -> float:
+        return self.seconds
+
+
+class LogNormalLatency:
+    """Seeded log-normal latency around ``median_s`` (a long right tail, like a real service)."""
+
+    def __init__(self, median_s: float = 0.08, sigma: float = 0.5, seed: int = 0) -> None:
+        if median_s <= 0 or sigma < 0:
+            raise ValueError("median_s must be > 0 and sigma >= 0")
+        self._mu = math.log(median_s)
+        self._sigma = sigma
+        self._rng = random.Random(seed)
+
+    def sample(self) -> float:
+        return self._rng.lognormvariate(self._mu, self._sigma)
+
+
+class CoreIntuneClient:
+    """:class:`~harness.nac.intune_client.IntuneClient` over the mock core (fast path)."""
+
+    def __init__(
+        self,
+        service: MockIntune,
+        profile: Profile,
+        *,
+        client_id: str | None = None,
+        latency: LatencyModel | None = None,
+        portal_url: str = DEFAULT_PORTAL_URL,
+        log_calls: bool = True,
+    ) -> None:
+        self.service = service
+        self.profile = profile
+        self.client_id = client_id or service.config.client_id
+        self.latency = latency or FixedLatency()
+        self.portal_url = portal_url
+        self.log_calls = log_calls
+        self.latency_s = 0.0
+        self.calls = 0
+
+    def reset_latency(self) -> None:
+        self.latency_s = 0.0
+
+    def _charge(self, path: str, query: str, status: int, detail: dict[str, object]) -> None:
+        spent = self.latency.sample()
+        self.latency_s += spent
+        self.calls += 1
+        if self.log_calls:
+            self.service.log(
+                CallRecord(
+                    at=self.service.now(),
+                    app=self.client_id,
+                    surface=SURFACES[self.profile],
+                    method="GET",
+                    path=path,
+                    query=query,
+                    status=status,
+                    latency_ms=spent * 1000.0,
+                    detail={**detail, "fast_path": True},
+                )
+            )
+
+    def _permission_check(self) -> None:
+        app = self.service.app(self.client_id)
+        if self.profile is Profile.GRAPH:
+            if not app.has(*GRAPH_DEVICE_PERMISSIONS):
+                raise IntegrationError("403 Forbidden: app lacks DeviceManagementManagedDevices.Read.All")
+        elif not app.has(Permission.GET_DEVICE_COMPLIANCE):
+            raise IntegrationError("403 Forbidden: app lacks get_device_compliance", status=403)
+
+    def prepare(self) -> None:
+        self._permission_check()
+
+    def redirect_url(self) -> str:
+        if self.profile in (Profile.CR_CISCO, Profile.LEGACY_CISCO):
+            return self.service.config.redirect_url
+        return self.portal_url
+
+    def _throttle_graph(self) -> None:
+        if self.profile is Profile.GRAPH:
+            try:
+                self.service.check_graph_rate(self.client_id)
+            except RequestError as exc:
+                self._charge("/graph", "", exc.status, {"throttled": True})
+                raise Throttled(str(exc), status=exc.status, retry_after=_retry(exc)) from exc
+
+    def lookup(self, identity: DeviceIdentity) -> DeviceAnswer:
+        self._permission_check()
+        self._throttle_graph()
+        if identity.kind is IdentityKind.GUID:
+            if self.profile in (Profile.LEGACY_CISCO, Profile.LEGACY_JSON):
+                raise IntegrationError(f"the {self.profile.value} API queries by MAC only")
+            device = self.service.find_guid(identity.value)
+        else:
+            device = self.service.find_mac(identity.value)
+        answer = self._answer(device)
+        self._charge(
+            "/devices",
+            f"querycriteria={identity.kind.value}&value={identity.value}",
+            200,
+            {
+                "criteria": identity.kind.value,
+                "value": identity.value,
+                "results": int(answer.managed),
+                "compliant": answer.compliant,
+            },
+        )
+        return answer
+
+    def _answer(self, device: Device | None) -> DeviceAnswer:
+        if device is None or not device.managed:
+            return DeviceAnswer.not_enrolled()
+        status = self.service.status(device)
+        mac = status.mac or None
+        if self.profile is Profile.GRAPH:
+            return DeviceAnswer(
+                managed=True,
+                compliant=status.state.grants_access,
+                state=status.state.value,
+                intune_id=status.intune_id,
+                mac=mac,
+            )
+        guid = status.intune_id if self.profile is Profile.CR_CISCO else None
+        return DeviceAnswer(managed=True, compliant=status.compliant, intune_id=guid, mac=mac)
+
+    def noncompliant_page(self, cursor: str | None) -> NoncompliantPage:
+        self._permission_check()
+        if self.profile is Profile.GRAPH:
+            self._throttle_graph()
+        elif cursor is None:
+            try:
+                self.service.claim_broad_query(self.client_id)
+            except RequestError as exc:
+                self._charge("/devices", "querycriteria=compliance&value=false", exc.status, {})
+                raise Throttled(str(exc), status=exc.status, retry_after=_retry(exc)) from exc
+        try:
+            offset = int(cursor or 0)
+        except ValueError as exc:
+            raise IntuneUnavailable(f"bad paging cursor {cursor!r}") from exc
+        if self.profile is Profile.GRAPH:
+            settings, now = self.service.settings(), self.service.now()
+            devices = [
+                d
+                for d in self.service.store.devices(self.service.tenant_id, managed_only=True)
+                if compliance.effective_state(d, settings, now) is ComplianceState.NONCOMPLIANT
+            ]
+        else:
+            devices = self.service.noncompliant()
+        size = self.service.config.query_max_size
+        chunk = devices[offset : offset + size]
+        nxt = str(offset + size) if offset + size < len(devices) else None
+        listed = tuple(
+            ListedDevice(
+                intune_id=d.intune_id if self.profile is not Profile.LEGACY_CISCO else None,
+                mac=(d.wifi_mac or d.ethernet_mac or None),
+            )
+            for d in chunk
+        )
+        self._charge(
+            "/devices",
+            f"querycriteria=compliance&value=false&paging={offset}",
+            200,
+            {"criteria": "compliance", "results": len(chunk), "broad": True},
+        )
+        return NoncompliantPage(listed, nxt)
+
+
+def _retry(exc: RequestError) -> float | None:
+    raw = exc.headers.get("Retry-After")
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,49 @@
+"""The reference NAC's decision cache: positive answers only, for a declared lifetime.
+
+RED-02 / RED-03: a device that was redirected (noncompliant, unenrolled, unknown) must get a fresh
+answer on its next attempt, so only "allow" is ever cached; STA-03 invalidates an entry when the
+noncompliant list names the device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..model import AccessDecision
+
+
+class DecisionCache:
+    """``key -> (expires_at, decision)`` for allowed devices; time is the caller's (``env.now``)."""
+
+    def __init__(self, ttl_s: float) -> None:
+        if ttl_s < 0:
+            raise ValueError("cache ttl must be >= 0")
+        self.ttl_s = ttl_s
+        self._entries: dict[str, tuple[float, AccessDecision]] = {}
+        self.hits = 0
+
+    def get(self, key: str, now: float) -> AccessDecision | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires_at, decision = entry
+        if now >= expires_at:
+            del self._entries[key]
+            return None
+        self.hits += 1
+        return decision
+
+    def put(self, key: str, decision: AccessDecision, now: float) -> bool:
+        """Cache ``decision`` if it grants access and the lifetime is positive; True if cached."""
+        if self.ttl_s <= 0 or not decision.decision.grants_access:
+            self._entries.pop(key, None)
+            return False
+        self._entries[key] = (now + self.ttl_s, decision)
+        return True
+
+    def forget(self, keys: Iterable[str]) -> int:
+        """Drop entries for ``keys``; returns how many were present."""
+        return sum(self._entries.pop(k, None) is not None for k in keys)
+
+    def __len__(self) -> int:
+        return len(self._entries)
