@@ -8,6 +8,7 @@ are applied before its view runs. Errors render in each surface's own wire shape
 from __future__ import annotations
 
 import importlib
+import re
 import time
 from typing import Any
 
@@ -33,6 +34,19 @@ SURFACE_MODULES: tuple[str, ...] = (
 """Blueprint modules under ``mock_intune.api``; each exposes ``bp`` and ``SURFACE``."""
 
 
+def _merge_slashes(wsgi_app: Any) -> Any:
+    """Collapse ``//`` in the path before routing: Microsoft's endpoints answer such paths directly
+    (a 308 redirect, Werkzeug's default, would lose a POST body at clients that do not follow it)."""
+
+    def middleware(environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if "//" in path:
+            environ["PATH_INFO"] = re.sub(r"/{2,}", "/", path)
+        return wsgi_app(environ, start_response)
+
+    return middleware
+
+
 def service_of(app: Flask | None = None) -> MockIntune:
     """The :class:`MockIntune` behind the current (or given) app."""
     from flask import current_app
@@ -47,6 +61,7 @@ def create_app(config: MockConfig | None = None, *, service: MockIntune | None =
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = True
+    app.wsgi_app = _merge_slashes(app.wsgi_app)  # type: ignore[method-assign]
     app.extensions["mock_intune"] = svc
     surfaces: dict[str, Surface] = {}
     for name in SURFACE_MODULES:
