@@ -81,15 +81,13 @@ def world_runner(entry: str = WORLD_ENTRY) -> ShardRunner:
 def run(args: argparse.Namespace) -> int:
     from ..scenario import load_scenario
 
+    if args.run_name is not None:
+        _check_run_name(args.run_name)
+    choice = choose(args.workers, args.cluster)
     scenario = load_scenario(args.scenario)
     seed = scenario.seed if args.seed is None else args.seed
-    choice = choose(args.workers, args.cluster)
     run_name = args.run_name or scenario.name
-    if not _RUN_NAME.match(run_name):
-        raise ConfigError(
-            f"{run_name!r} is not a usable directory name (letters, digits, '.', '_', '-')",
-            field="--run-name",
-        )
+    _check_run_name(run_name)
     out_dir = Path(args.out) / run_name
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -117,6 +115,13 @@ def run(args: argparse.Namespace) -> int:
     write_report(html, out_dir)
     _print_summary(results, outcome, out_dir)
     return 0
+
+
+def _check_run_name(name: str) -> None:
+    if not _RUN_NAME.match(name):
+        raise ConfigError(
+            f"{name!r} is not a usable directory name (letters, digits, '.', '_', '-')", field="--run-name"
+        )
 
 
 def _run_with_progress(scenario: Any, seed: int, choice: Any, *, show: bool) -> RunOutcome:
