@@ -186,6 +186,8 @@ class CoreIntuneClient:
 
     def noncompliant_page(self, cursor: str | None) -> NoncompliantPage:
         self._permission_check()
+        if self.profile is Profile.LEGACY_JSON:
+            raise IntegrationError("the legacy JSON NAC API has no noncompliant-list query", status=400)
         if self.profile is Profile.GRAPH:
             self._throttle_graph()
         elif cursor is None:

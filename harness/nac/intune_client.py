@@ -156,6 +156,7 @@ class HttpIntuneClient:
         self.policy = policy or ClientPolicy()
         self.now = now
         self.http = httpx.Client(transport=transport, timeout=settings.timeout_s, follow_redirects=False)
+        self._transport = transport
         self.tokens = TokenSource(
             self.http,
             login_base=settings.login_base,
@@ -183,6 +184,13 @@ class HttpIntuneClient:
         if resp is not None:
             with contextlib.suppress(ValueError):
                 self.latency_s += float(resp.headers.get(LATENCY_HEADER, 0.0)) / 1000.0
+
+    def _timeout_spent(self) -> float:
+        """Time a timed-out call cost: our timeout, or less when the virtual transport says the hang was shorter."""
+        hang = getattr(self._transport, "last_injected_s", None)
+        if isinstance(hang, float) and hang > 0:
+            return min(self.settings.timeout_s, hang)
+        return self.settings.timeout_s
 
     def close(self) -> None:
         self.http.close()
@@ -282,7 +290,7 @@ class HttpIntuneClient:
             try:
                 resp = self.http.request(method, url, params=params, headers=headers)
             except httpx.TimeoutException as exc:
-                self._account(None, self.settings.timeout_s)
+                self._account(None, self._timeout_spent())
                 raise IntuneUnavailable(f"timed out after {self.settings.timeout_s:g} s: {url}") from exc
             except httpx.ConnectError as exc:
                 raise EndpointGone(f"cannot connect to {url} ({exc})") from exc

@@ -19,8 +19,6 @@ GRAPH_ALLOWED_STATES = frozenset({"compliant", "inGracePeriod"})
 GRAPH_STATES = frozenset(
     {"unknown", "compliant", "noncompliant", "conflict", "error", "inGracePeriod", "configManager"}
 )
-GRAPH_REGISTERED = frozenset({"registered", ""})
-"""``deviceRegistrationState`` values of an enrolled device (empty: the property was not selected)."""
 
 _TIMESTAMP_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S %z", "%m/%d/%Y %H:%M:%S%z")
 _MAX_BODY = 16 * 1024 * 1024
@@ -264,11 +262,8 @@ def parse_graph_device(data: Any) -> DeviceAnswer:
     state = data.get("complianceState")
     if not isinstance(state, str) or state not in GRAPH_STATES:
         raise MalformedAnswer(f"managedDevice complianceState {state!r:.40} is not a Graph value")
-    registration = data.get("deviceRegistrationState", "")
-    if not isinstance(registration, str):
-        raise MalformedAnswer("managedDevice deviceRegistrationState is not a string")
-    managed_state = data.get("managementState", "managed")
-    if registration not in GRAPH_REGISTERED or managed_state not in ("managed", None, ""):
+    # managedDevices lists enrolled devices only; a record that is being retired or wiped no longer counts.
+    if data.get("managementState", "managed") not in ("managed", None, ""):
         return DeviceAnswer.not_enrolled()
     guid = data.get("id")
     mac = None

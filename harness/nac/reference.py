@@ -50,6 +50,7 @@ class Session:
     intune_id: str | None
     decision: Decision
     keys: tuple[str, ...]
+    identity: DeviceIdentity | None = None
 
 
 @register_adapter("reference")
@@ -323,7 +324,9 @@ class ReferenceNac(ClientPolicy, NacUnderTest):
         keys = tuple(k for k in (str(identity) if identity else None, f"macaddress={mac}") if k)
         if intune_id:
             keys += (f"guid={intune_id}",)
-        self.sessions[request.session_id] = Session(request.session_id, mac, intune_id, result.decision, keys)
+        self.sessions[request.session_id] = Session(
+            request.session_id, mac, intune_id, result.decision, keys, identity
+        )
 
     def poll_loop(self) -> Generator[simpy.Event, Any, None]:
         """STA-03: every ``polling_interval_s``, sweep the noncompliant list and CoA connected devices."""
@@ -332,7 +335,50 @@ class ReferenceNac(ClientPolicy, NacUnderTest):
             yield self.env.timeout(self.config.polling_interval_s)
             yield from self.sweep()
 
+    def has_broad_list(self) -> bool:
+        """The legacy JSON API has no "all noncompliant" query: that profile re-checks sessions instead."""
+        return self.profile is not Profile.LEGACY_JSON
+
     def sweep(self) -> Generator[simpy.Event, Any, None]:
+        """One poll: the broad list where the profile has one, else a re-check of connected sessions."""
+        if self.has_broad_list():
+            yield from self.broad_sweep()
+        else:
+            yield from self.recheck_sessions()
+
+    def recheck_sessions(self) -> Generator[simpy.Event, Any, None]:
+        """STA-03 without a broad list: re-query each allowed session's device (single queries are unlimited)."""
+        assert self.env is not None
+        env = self.env
+        started, checked, coas = env.now, 0, 0
+        for session in list(self.sessions.values()):
+            if not session.decision.grants_access or session.identity is None:
+                continue
+            self.client.reset_latency()
+            try:
+                decision, reason = self.interpret(self.query(session.identity))
+            except IntuneError as exc:
+                decision, reason = self.on_error(exc)
+            yield env.timeout(self.client.latency_s)
+            checked += 1
+            still_connected = self.sessions.get(session.session_id) is session
+            # An unreachable Intune is no evidence against the device: only a real "not compliant" acts.
+            if still_connected and not decision.grants_access and decision is not Decision.MDM_UNREACHABLE:
+                self.cache.forget(session.keys)
+                self.send_coa(session, f"re-check: {reason}")
+                coas += 1
+        self.sweeps.append(
+            {
+                "started": started,
+                "ended": env.now,
+                "pages": 0,
+                "devices": checked,
+                "coa": coas,
+                "outcome": "recheck",
+            }
+        )
+
+    def broad_sweep(self) -> Generator[simpy.Event, Any, None]:
         """One sweep with paging (RES-04) and back-off on 503 / 429 (RES-02 / RES-03), in SimPy time."""
         assert self.env is not None
         env = self.env
