@@ -34,7 +34,8 @@ from .wallclock import WallPacedEnvironment
 
 log = logging.getLogger(__name__)
 
-_SAN_URI = re.compile(r"URI:([^,\s]+)")
+# OpenSSL prints the SAN as "URI:a, URI:b, DNS:c"; a URI may itself hold commas (the SID tag does).
+_SAN_URI = re.compile(r"URI:(.*?)(?=, (?:URI|DNS|email|IP Address|othername|DirName|Registered ID):|$)")
 
 ROLE_NAMES: dict[Decision, str] = {
     Decision.ALLOW: "CORP",
