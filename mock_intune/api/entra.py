@@ -395,7 +395,7 @@ def _authenticate(svc: MockIntune, form: dict[str, str], tenant: str, tenant_id:
             )
         unverified = peek(assertion)
         named = client_id or unverified.client_id
-        if not named:
+        if not named or (client_id and unverified.client_id and client_id != unverified.client_id):
             raise invalid_client(
                 700021, "Client assertion application identifier doesn't match 'client_id' parameter."
             )
