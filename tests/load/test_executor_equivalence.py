@@ -62,3 +62,28 @@ def test_shard_count_changes_the_limits_each_shard_saw() -> None:
     two_pool = results_bytes(ExecutorChoice("processes", 2))
     assert two_inline == two_pool
     assert one != two_inline  # the split budget throttles differently: the test can fail
+
+
+def test_unreachable_cluster_is_a_clear_harness_failure() -> None:
+    import socket
+
+    from harness.errors import HarnessFailure
+    from harness.load.executors import dask_client
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(HarnessFailure, match=f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"):
+        with dask_client(f"tcp://127.0.0.1:{port}", timeout=1.0):
+            pass
+
+
+def test_a_failing_shard_fails_the_run() -> None:
+    from harness.load.executors import InlineExecutor, run_shards
+    from harness.load.shards import plan_shards
+
+    def boom(shard: object) -> None:
+        raise RuntimeError("shard exploded")
+
+    with pytest.raises(RuntimeError, match="shard exploded"):
+        run_shards(InlineExecutor(), boom, plan_shards(4, 2, seed=1).shards)
