@@ -73,9 +73,11 @@ def test_unreachable_cluster_is_a_clear_harness_failure() -> None:
     with socket.socket() as s:  # a loopback port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(HarnessFailure, match=f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"):
-        with dask_client(f"tcp://127.0.0.1:{port}", timeout=1.0):
-            pass
+    with (
+        pytest.raises(HarnessFailure, match=f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"),
+        dask_client(f"tcp://127.0.0.1:{port}", timeout=1.0),
+    ):
+        pass
 
 
 def test_a_failing_shard_fails_the_run() -> None:
