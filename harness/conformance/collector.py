@@ -1,0 +1,381 @@
+"""A pytest plugin object that records a conformance run: feature → scenario → step, with evidence.
+
+The certify runner registers one :class:`Collector` per run (``pytest.main(args, plugins=[c])``).
+It records, for every collected scenario, its feature, tags, outcome, duration, the failure
+message, each step's outcome and duration (from pytest-bdd's own step reports), and the evidence
+the step library exposes for the scenario. It also tells *why* a scenario did not pass: an oracle's
+assertion (the NAC broke a rule) is kept apart from a harness breakage (a fixture error, an import
+error, a step without a definition), so a NAC failure and a harness error are never confused.
+
+How the step library hands over evidence (any one of these):
+
+* ``request.node.stash[EVIDENCE_KEY] = evidence`` (a mapping, or an object with ``to_json()``);
+* a fixture named ``evidence`` whose value is such an object;
+* ``request.node.user_properties.append(("deviation", "text"))`` for a declared deviation
+  (the verdict becomes WARNING instead of PASSED).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import pytest
+from pytest_bdd.reporting import test_report_context_registry
+from pytest_bdd.scenario import scenario_wrapper_template_registry
+
+from .capability import Capability
+from .rules import RULES, is_rule_tag
+
+EVIDENCE_KEY: pytest.StashKey[Any] = pytest.StashKey()
+"""Where the step library stores a scenario's evidence on the pytest item."""
+
+DEVIATION_PROPERTY = "deviation"
+"""``user_properties`` name for a declared deviation (e.g. a NAC that fails open and says so)."""
+
+
+class Outcome(StrEnum):
+    """What happened to one scenario or step, before it is judged into a :class:`Verdict`."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    """An oracle assertion failed: the NAC broke the rule."""
+    SKIPPED = "skipped"
+    ERROR = "error"
+    """The harness broke (setup, teardown, an exception that is not an oracle's assertion)."""
+    NOT_RUN = "not_run"
+
+
+@dataclass
+class StepRecord:
+    """One Gherkin step of a scenario as it ran."""
+
+    keyword: str
+    name: str
+    line: int
+    outcome: Outcome = Outcome.NOT_RUN
+    duration_s: float = 0.0
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StepRecord:
+        return cls(data["keyword"], data["name"], data["line"], Outcome(data["outcome"]), data["duration_s"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "keyword": self.keyword,
+            "name": self.name,
+            "line": self.line,
+            "outcome": str(self.outcome),
+            "duration_s": round(self.duration_s, 6),
+        }
+
+
+@dataclass
+class ScenarioRecord:
+    """One scenario (one pytest item) as it ran."""
+
+    nodeid: str
+    name: str
+    feature: str
+    feature_file: str
+    line: int = 0
+    tags: list[str] = field(default_factory=list)
+    feature_tags: list[str] = field(default_factory=list)
+    outcome: Outcome = Outcome.NOT_RUN
+    phase: str = ""
+    """Where it failed, errored or was skipped: setup, call or teardown."""
+    duration_s: float = 0.0
+    message: str = ""
+    """One line: what went wrong (the assertion's text, the skip reason, the error)."""
+    details: str = ""
+    """The long report (traceback, assertion introspection)."""
+    steps: list[StepRecord] = field(default_factory=list)
+    evidence: dict[str, Any] | None = None
+    deviations: list[str] = field(default_factory=list)
+
+    @property
+    def rule_ids(self) -> list[str]:
+        """The catalog rule IDs this scenario is tagged with (scenario and feature tags)."""
+        seen = {t.lstrip("@").upper() for t in [*self.tags, *self.feature_tags] if is_rule_tag(t)}
+        return sorted(seen)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "nodeid": self.nodeid,
+            "name": self.name,
+            "feature": self.feature,
+            "feature_file": self.feature_file,
+            "line": self.line,
+            "tags": self.tags,
+            "feature_tags": self.feature_tags,
+            "rules": self.rule_ids,
+            "outcome": str(self.outcome),
+            "phase": self.phase,
+            "duration_s": round(self.duration_s, 6),
+            "message": self.message,
+            "details": self.details,
+            "steps": [s.to_json() for s in self.steps],
+            "evidence": self.evidence,
+            "deviations": self.deviations,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ScenarioRecord:
+        return cls(
+            nodeid=data["nodeid"],
+            name=data["name"],
+            feature=data["feature"],
+            feature_file=data["feature_file"],
+            line=data["line"],
+            tags=list(data["tags"]),
+            feature_tags=list(data.get("feature_tags", [])),
+            outcome=Outcome(data["outcome"]),
+            phase=data["phase"],
+            duration_s=data["duration_s"],
+            message=data["message"],
+            details=data["details"],
+            steps=[StepRecord.from_json(s) for s in data["steps"]],
+            evidence=data.get("evidence"),
+            deviations=list(data.get("deviations", [])),
+        )
+
+
+@dataclass
+class CollectionProblem:
+    """A file the suite could not collect (import error, Gherkin syntax, missing step module)."""
+
+    where: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"where": self.where, "message": self.message}
+
+
+class Collector:
+    """The pytest plugin object: register with ``pytest.main(args, plugins=[collector])``."""
+
+    def __init__(self, capability: Capability | None = None, only_rules: Sequence[str] = ()) -> None:
+        self.capability = capability
+        self.only_rules = {r.upper() for r in only_rules}
+        self.scenarios: dict[str, ScenarioRecord] = {}
+        self.collection_problems: list[CollectionProblem] = []
+        self.internal_error: str = ""
+        self.exit_status: int | None = None
+        self.started_at: float = 0.0
+        self.finished_at: float = 0.0
+
+    # --- the results ----------------------------------------------------------------------
+
+    def records(self) -> list[ScenarioRecord]:
+        """Scenarios in collection order."""
+        return list(self.scenarios.values())
+
+    # --- pytest hooks ---------------------------------------------------------------------
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.started_at = time.time()
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_problems.append(
+                CollectionProblem(report.nodeid or "(session)", _first_line(str(report.longrepr)) or "failed")
+            )
+
+    def pytest_internalerror(self, excrepr: Any, excinfo: Any) -> None:
+        self.internal_error = str(excrepr)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        kept: list[pytest.Item] = []
+        dropped: list[pytest.Item] = []
+        for item in items:
+            record = _record_for(item)
+            if self.only_rules and not self.only_rules & set(record.rule_ids):
+                dropped.append(item)
+                continue
+            kept.append(item)
+            self.scenarios[item.nodeid] = record
+            reason = self._not_applicable(record)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
+
+    def _not_applicable(self, record: ScenarioRecord) -> str:
+        """Why the declared capability makes this scenario not apply ('' when it applies)."""
+        cap = self.capability
+        if cap is None:
+            return ""
+        applies, why = cap.applies_to_tags([*record.tags, *record.feature_tags])
+        if not applies:
+            return why
+        for rule_id in record.rule_ids:
+            applies, why = cap.applicability(RULES[rule_id])
+            if not applies:
+                return f"{rule_id} {why}"
+        return ""
+
+    def dump(self) -> dict[str, Any]:
+        """Everything recorded, as JSON-able data (the suite process hands this to the runner)."""
+        return {
+            "scenarios": [r.to_json() for r in self.records()],
+            "collection_problems": [p.to_json() for p in self.collection_problems],
+            "internal_error": self.internal_error,
+            "exit_status": self.exit_status,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+        }
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, Any]:
+        report: pytest.TestReport = yield
+        record = self.scenarios.get(item.nodeid)
+        if record is None:  # an item added after collection; record it now
+            record = self.scenarios[item.nodeid] = _record_for(item)
+        record.duration_s += report.duration
+        _take_evidence(item, record)
+        if report.skipped and record.outcome is Outcome.NOT_RUN:
+            record.outcome = Outcome.SKIPPED
+            record.phase = report.when
+            record.message = _skip_reason(report)
+        elif report.failed:
+            oracle = report.when == "call" and call.excinfo is not None and _is_oracle_failure(call.excinfo)
+            if record.outcome not in (Outcome.FAILED, Outcome.ERROR):
+                record.outcome = Outcome.FAILED if oracle else Outcome.ERROR
+                record.phase = report.when
+                record.message = _failure_message(call.excinfo, report)
+                record.details = str(report.longrepr)
+            elif not oracle:
+                # a teardown error after an oracle failure: the harness broke as well
+                record.outcome = Outcome.ERROR
+                record.details += f"\n\n--- {report.when} ---\n{report.longrepr}"
+        elif report.when == "call" and report.passed and record.outcome is Outcome.NOT_RUN:
+            record.outcome = Outcome.PASSED
+            record.phase = "call"
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = self.scenarios.get(report.nodeid)
+        if record is None:
+            return
+        context = test_report_context_registry.get(report)
+        if context is None or report.when != "call":
+            return
+        steps = context.scenario["steps"]
+        for i, step in enumerate(steps):
+            outcome = Outcome.FAILED if step["failed"] else Outcome.PASSED
+            rec = StepRecord(step["keyword"], step["name"], step["line_number"], outcome, step["duration"])
+            if i < len(record.steps):
+                record.steps[i] = rec
+            else:
+                record.steps.append(rec)
+        # pytest-bdd marks every step after the failing one as failed too; they did not run
+        failed = [i for i, s in enumerate(record.steps) if s.outcome is Outcome.FAILED]
+        for i in failed[1:]:
+            record.steps[i].outcome = Outcome.NOT_RUN
+            record.steps[i].duration_s = 0.0
+        if failed and record.outcome is Outcome.ERROR:
+            record.steps[failed[0]].outcome = Outcome.ERROR
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.exit_status = int(exitstatus)
+        self.finished_at = time.time()
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _record_for(item: pytest.Item) -> ScenarioRecord:
+    template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))  # type: ignore[arg-type]
+    if template is None:
+        # not a pytest-bdd scenario (a plain test in the features folder)
+        path = str(getattr(item, "path", "") or "")
+        return ScenarioRecord(
+            nodeid=item.nodeid,
+            name=item.name,
+            feature=item.module.__name__ if hasattr(item, "module") and item.module else path,
+            feature_file=path,
+            tags=sorted(m.name for m in item.iter_markers()),
+        )
+    feature = template.feature
+    name = template.name
+    params = getattr(getattr(item, "callspec", None), "params", {}).get("_pytest_bdd_example")
+    if params:
+        name += " [" + ", ".join(f"{k}={v}" for k, v in params.items()) + "]"
+    record = ScenarioRecord(
+        nodeid=item.nodeid,
+        name=name,
+        feature=feature.name or feature.rel_filename,
+        feature_file=feature.rel_filename,
+        line=template.line_number,
+        tags=sorted(template.tags),
+        feature_tags=sorted(feature.tags),
+    )
+    record.steps = [StepRecord(s.keyword, s.name, s.line_number) for s in template.steps]
+    return record
+
+
+def _take_evidence(item: pytest.Item, record: ScenarioRecord) -> None:
+    evidence = item.stash.get(EVIDENCE_KEY, None)
+    if evidence is None:
+        funcargs = getattr(item, "funcargs", {}) or {}
+        evidence = funcargs.get("evidence")
+    if evidence is not None:
+        as_json = _jsonable(evidence)
+        if as_json is not None:
+            record.evidence = as_json
+    for name, value in item.user_properties:
+        if name == DEVIATION_PROPERTY and str(value) not in record.deviations:
+            record.deviations.append(str(value))
+
+
+def _jsonable(evidence: Any) -> dict[str, Any] | None:
+    for method in ("to_json", "as_dict", "to_dict"):
+        fn = getattr(evidence, method, None)
+        if callable(fn):
+            value = fn()
+            return dict(value) if isinstance(value, Mapping) else {"value": value}
+    if isinstance(evidence, Mapping):
+        return dict(evidence)
+    return None
+
+
+def _is_oracle_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> bool:
+    """An oracle's verdict on the NAC: an ``AssertionError`` or ``pytest.fail``, nothing else."""
+    return excinfo.errisinstance(AssertionError) or excinfo.errisinstance(pytest.fail.Exception)
+
+
+def _failure_message(excinfo: pytest.ExceptionInfo[BaseException] | None, report: pytest.TestReport) -> str:
+    if excinfo is not None:
+        text = str(excinfo.value).strip()
+        if _is_oracle_failure(excinfo):
+            return _first_paragraph(text) or "assertion failed"
+        return f"{excinfo.typename}: {_first_paragraph(text)}".rstrip(": ")
+    return _first_line(str(report.longrepr))
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        reason = str(longrepr[2])
+        return reason.removeprefix("Skipped: ")
+    return _first_line(str(longrepr))
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def _first_paragraph(text: str) -> str:
+    """An assertion's own message, without pytest's ``assert …`` introspection that follows."""
+    para = text.split("\nassert ")[0].split("\n\n")[0].strip()
+    return para if len(para) <= 2000 else para[:2000] + " …"
