@@ -30,6 +30,7 @@ SURFACE_MODULES: tuple[str, ...] = (
     "graph",
     "portal",
     "admin",
+    "openapi",
 )
 """Blueprint modules under ``mock_intune.api``; each exposes ``bp`` and ``SURFACE``."""
 
