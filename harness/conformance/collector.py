@@ -11,6 +11,7 @@ How the step library hands over evidence (any one of these):
 
 * ``request.node.stash[EVIDENCE_KEY] = evidence`` (a mapping, or an object with ``to_json()``);
 * a fixture named ``evidence`` whose value is such an object;
+* a fixture named ``bench`` with a ``snapshot()`` returning such an object (the conformance bench);
 * ``request.node.user_properties.append(("deviation", "text"))`` for a declared deviation
   (the verdict becomes WARNING instead of PASSED).
 """
@@ -326,6 +327,9 @@ def _take_evidence(item: pytest.Item, record: ScenarioRecord) -> None:
     if evidence is None:
         funcargs = getattr(item, "funcargs", {}) or {}
         evidence = funcargs.get("evidence")
+        snapshot = getattr(funcargs.get("bench"), "snapshot", None)
+        if evidence is None and callable(snapshot):
+            evidence = snapshot()
     if evidence is not None:
         as_json = _jsonable(evidence)
         if as_json is not None:

@@ -21,21 +21,41 @@ from ..conformance.results import Certification
 from .certify_json import certification_tree
 
 REPORT_NAME = "report.html"
-_KNOWN_EVIDENCE = ("calls", "decisions", "coas", "timeline", "trace")
 _COLUMNS = {
-    "calls": ("seq", "at", "app", "surface", "method", "path", "query", "status", "latency_ms", "detail"),
-    "decisions": ("at", "device", "decision", "redirect_url", "reason", "latency_s"),
-    "coas": ("at", "kind", "session_id", "mac", "reason"),
+    "exchanges": (
+        "seq",
+        "at",
+        "method",
+        "url",
+        "kind",
+        "audience",
+        "status",
+        "error",
+        "fault",
+        "modelled_ms",
+    ),
+    "mock_calls": (
+        "seq",
+        "at",
+        "app",
+        "surface",
+        "method",
+        "path",
+        "query",
+        "status",
+        "latency_ms",
+        "detail",
+    ),
+    "decisions": ("seq", "at", "device", "ap", "mac", "decision", "redirect_url", "reason", "truth"),
+    "coas": ("at", "ap", "device", "kind", "session", "reason"),
 }
+_KNOWN_EVIDENCE = (*_COLUMNS, "calls", "timeline", "timelines", "trace", "capability")
 
 
 def _rows(evidence: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
     """Evidence rows with every column the template shows (missing ones empty)."""
-    return [
-        {col: row.get(col) for col in _COLUMNS[key]}
-        for row in evidence.get(key) or []
-        if isinstance(row, Mapping)
-    ]
+    source = evidence.get(key) or (evidence.get("calls") if key == "mock_calls" else None) or []
+    return [{col: row.get(col) for col in _COLUMNS[key]} for row in source if isinstance(row, Mapping)]
 
 
 def _env() -> Environment:
@@ -54,40 +74,33 @@ def _env() -> Environment:
 
 
 def timeline(evidence: Mapping[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
-    """Per device, what happened in time order: trace events, decisions and CoAs merged."""
+    """Per device, what happened in time order: the bench's timelines, or decisions and CoAs merged."""
     if not evidence:
         return {}
+    given = evidence.get("timelines")
+    if isinstance(given, Mapping) and given:
+        return {
+            str(device): [_timeline_row(r) for r in rows if isinstance(r, Mapping)]
+            for device, rows in given.items()
+            if isinstance(rows, list)
+        }
 
     def rows(key: str) -> list[Mapping[str, Any]]:
         return [e for e in evidence.get(key) or [] if isinstance(e, Mapping)]
 
-    events: list[dict[str, Any]] = [
-        {
-            "device": e.get("device", "?"),
-            "at": e.get("at"),
-            "what": f"step {e.get('step', '')}".strip() if "step" in e else str(e.get("event", "")),
-            "outcome": e.get("outcome", ""),
-            "detail": e.get("detail", ""),
-        }
-        for key in ("timeline", "trace")
-        for e in rows(key)
-    ]
-    events += [
+    events = [
         {
             "device": d.get("device", "?"),
             "at": d.get("at"),
-            "what": "decision",
-            "outcome": d.get("decision", ""),
+            "event": f"decision {d.get('decision', '')}",
             "detail": d.get("redirect_url") or d.get("reason") or "",
         }
         for d in rows("decisions")
-    ]
-    events += [
+    ] + [
         {
-            "device": c.get("device") or c.get("mac") or c.get("session_id", "?"),
+            "device": c.get("device") or c.get("session") or "?",
             "at": c.get("at"),
-            "what": str(c.get("kind", "coa")).upper(),
-            "outcome": c.get("decision") or "",
+            "event": f"{c.get('kind', 'coa')} received",
             "detail": c.get("reason", ""),
         }
         for c in rows("coas")
@@ -96,6 +109,14 @@ def timeline(evidence: Mapping[str, Any] | None) -> dict[str, list[dict[str, Any
     for e in sorted(events, key=lambda e: (str(e["device"]), _sort_key(e["at"]))):
         out.setdefault(str(e["device"]), []).append(e)
     return out
+
+
+def _timeline_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    rest = {k: v for k, v in row.items() if k not in ("at", "event", "device")}
+    detail = ", ".join(
+        f"{k}={json.dumps(v, default=str) if isinstance(v, dict | list) else v}" for k, v in rest.items()
+    )
+    return {"at": row.get("at"), "event": row.get("event", ""), "detail": detail}
 
 
 def _sort_key(at: Any) -> tuple[int, float | str]:

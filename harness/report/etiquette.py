@@ -91,62 +91,107 @@ def measure(evidences: Iterable[Mapping[str, Any] | None]) -> Etiquette:
     for evidence in evidences:
         if not evidence:
             continue
-        calls = [c for c in evidence.get("calls") or [] if isinstance(c, Mapping)]
+        calls = normalised_calls(evidence)
         if not calls:
             continue
         result.scenarios_with_calls += 1
         _measure_scenario(calls, evidence, result)
     if result.broad_query_violations:
+        n = result.broad_query_violations
         result.notes.append(
-            f"{result.broad_query_violations} broad 'all noncompliant' quer"
-            f"{'y' if result.broad_query_violations == 1 else 'ies'} inside the 4-hour window"
+            f"{n} broad 'all noncompliant' quer{'y' if n == 1 else 'ies'} inside the 4-hour window"
         )
     if result.early_retries:
-        result.notes.append(
-            f"{result.early_retries} retr{'y' if result.early_retries == 1 else 'ies'} before Retry-After"
-        )
+        n = result.early_retries
+        result.notes.append(f"{n} retr{'y' if n == 1 else 'ies'} before Retry-After")
     qpt = result.queries_per_token
     if qpt is not None and qpt < 2:
         result.notes.append(f"{qpt:.1f} compliance queries per token: tokens are not reused")
     return result
 
 
-def _measure_scenario(calls: list[Mapping[str, Any]], evidence: Mapping[str, Any], result: Etiquette) -> None:
-    compliance = [c for c in calls if c.get("surface") in COMPLIANCE_SURFACES and not _is_info(c)]
-    result.compliance_queries += len(compliance)
-    result.token_requests += sum(
-        1 for c in calls if c.get("surface") in TOKEN_SURFACES and "token" in str(c.get("path", ""))
-    )
-    devices = {d.get("device") for d in evidence.get("decisions") or [] if isinstance(d, Mapping)}
-    devices.discard(None)
+@dataclass(frozen=True)
+class Call:
+    """One request to the mock, in the few terms etiquette needs."""
+
+    at: float | None
+    seq: int
+    kind: str
+    """token | query | broad | other"""
+    channel: str
+    """Requests on one channel share a back-off (the surface or the kind)."""
+    status: int | None
+    retry_after_s: float | None
+    device: str = ""
+
+
+def normalised_calls(evidence: Mapping[str, Any]) -> list[Call]:
+    """The scenario's requests: the transport's exchanges when recorded, else the mock's call log."""
+    exchanges = [x for x in evidence.get("exchanges") or [] if isinstance(x, Mapping)]
+    if exchanges:
+        return [_from_exchange(x) for x in exchanges]
+    log = evidence.get("calls") or evidence.get("mock_calls") or []
+    return [_from_call_record(c) for c in log if isinstance(c, Mapping)]
+
+
+_EXCHANGE_KIND = {
+    "token": "token",
+    "device_query": "query",
+    "graph_device": "query",
+    "graph_list": "query",
+    "broad_query": "broad",
+}
+
+
+def _from_exchange(x: Mapping[str, Any]) -> Call:
+    kind = _EXCHANGE_KIND.get(str(x.get("kind", "")), "other")
+    channel = "graph" if str(x.get("kind", "")).startswith("graph") else kind
+    return Call(_seconds(x), int(x.get("seq") or 0), kind, channel, x.get("status"), _retry_after(x))
+
+
+def _from_call_record(c: Mapping[str, Any]) -> Call:
+    surface = str(c.get("surface", ""))
+    detail = c.get("detail") or {}
+    if surface in TOKEN_SURFACES and "token" in str(c.get("path", "")):
+        kind = "token"
+    elif surface in COMPLIANCE_SURFACES and "mdminfo" not in str(c.get("path", "")).lower():
+        kind = "broad" if _is_broad(c) else "query"
+    else:
+        kind = "other"
+    device = "" if kind != "query" else str(detail.get("value", ""))
+    return Call(_seconds(c), int(c.get("seq") or 0), kind, surface, c.get("status"), _retry_after(c), device)
+
+
+def _measure_scenario(calls: list[Call], evidence: Mapping[str, Any], result: Etiquette) -> None:
+    queries = [c for c in calls if c.kind in ("query", "broad")]
+    result.compliance_queries += len(queries)
+    result.token_requests += sum(1 for c in calls if c.kind == "token")
+    devices = {
+        str(d.get("device"))
+        for d in evidence.get("decisions") or []
+        if isinstance(d, Mapping) and d.get("device")
+    }
     if not devices:
-        devices = {str((c.get("detail") or {}).get("value")) for c in compliance if not _is_broad(c)}
+        devices = {c.device for c in queries if c.device}
     result.devices += len(devices)
 
-    broad_times = [_seconds(c) for c in compliance if _is_broad(c)]
-    result.broad_queries += len(broad_times)
-    known = sorted(t for t in broad_times if t is not None)
+    broad_times = sorted(c.at for c in calls if c.kind == "broad" and c.at is not None)
+    result.broad_queries += sum(1 for c in calls if c.kind == "broad")
     result.broad_query_violations += sum(
-        1 for a, b in zip(known, known[1:], strict=False) if b - a < BROAD_QUERY_MIN_INTERVAL_S
+        1 for a, b in zip(broad_times, broad_times[1:], strict=False) if b - a < BROAD_QUERY_MIN_INTERVAL_S
     )
 
-    ordered = sorted(calls, key=lambda c: (_seconds(c) or 0.0, c.get("seq", 0)))
+    ordered = sorted(calls, key=lambda c: (c.at if c.at is not None else 0.0, c.seq))
     for i, call in enumerate(ordered):
-        if call.get("status") not in (429, 503):
+        if call.status not in (429, 503):
             continue
         result.throttled_answers += 1
-        wait = _retry_after(call)
-        at = _seconds(call)
-        nxt = next((c for c in ordered[i + 1 :] if c.get("surface") == call.get("surface")), None)
-        if nxt is None or at is None:
+        nxt = next((c for c in ordered[i + 1 :] if c.channel == call.channel), None)
+        if nxt is None or call.at is None or nxt.at is None:
             continue
-        gap = (_seconds(nxt) or at) - at
-        if gap + 1e-6 < wait:
+        wait = call.retry_after_s if call.retry_after_s is not None else 1.0
+        if nxt.at - call.at + 1e-6 < wait:
             result.early_retries += 1
-
-
-def _is_info(call: Mapping[str, Any]) -> bool:
-    return "mdminfo" in str(call.get("path", "")).lower()
 
 
 def _is_broad(call: Mapping[str, Any]) -> bool:
@@ -158,15 +203,20 @@ def _is_broad(call: Mapping[str, Any]) -> bool:
     return criteria == "compliance" or "querycriteria=compliance" in query
 
 
-def _retry_after(call: Mapping[str, Any]) -> float:
-    detail = call.get("detail") or {}
-    for key in ("retry_after", "retry_after_s", "Retry-After"):
-        if key in detail:
-            try:
-                return float(detail[key])
-            except (TypeError, ValueError):
-                break
-    return 1.0
+def _retry_after(call: Mapping[str, Any]) -> float | None:
+    """``Retry-After`` of an answer: from a field, the response headers or the call detail."""
+    sources: list[Mapping[str, Any]] = [call]
+    sources += [
+        call[k] for k in ("response_headers", "headers", "detail") if isinstance(call.get(k), Mapping)
+    ]
+    for source in sources:
+        for key, value in source.items():
+            if str(key).lower().replace("_", "-") in ("retry-after", "retry-after-s"):
+                try:
+                    return float(value)
+                except (TypeError, ValueError):
+                    return None
+    return None
 
 
 def _seconds(call: Mapping[str, Any]) -> float | None:

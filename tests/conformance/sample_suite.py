@@ -55,7 +55,7 @@ def cap():
 def world(cap, request):
     if cap.adapter.type == "mutant" and cap.adapter.mutant == "broken-fixture":
         raise RuntimeError("the mock could not start")
-    w = {"calls": [], "decisions": []}
+    w = {"exchanges": [], "decisions": [], "coas": []}
     request.node.stash[EVIDENCE_KEY] = w
     return w
 
@@ -79,11 +79,10 @@ def throttled():
 def connects(world, state, cap):
     wrong = cap.adapter.type == "mutant" and cap.adapter.mutant == "allow-noncompliant"
     decision = "allow" if state == "compliant" or wrong else "remediate_redirect"
-    world["calls"].append({"seq": 1, "at": 0.0, "app": "nac", "surface": "entra", "method": "POST",
-                           "path": "/tenant/oauth2/token", "query": "", "status": 200, "latency_ms": 1.0, "detail": {}})
-    world["calls"].append({"seq": 2, "at": 1.0, "app": "nac", "surface": "cr_cisco", "method": "GET",
-                           "path": "/cisco/devices/", "query": "querycriteria=guid&value=d1", "status": 200,
-                           "latency_ms": 2.0, "detail": {"criteria": "guid", "value": "d1"}})
+    world["exchanges"].append({"seq": 1, "at": 0.0, "method": "POST", "url": "https://mock/tenant/oauth2/token",
+                               "kind": "token", "status": 200, "modelled_ms": 1.0})
+    world["exchanges"].append({"seq": 2, "at": 1.0, "method": "GET", "kind": "device_query", "status": 200,
+                               "url": "https://mock/cisco/devices/?querycriteria=guid&value=d1", "modelled_ms": 2.0})
     world["decisions"].append({"at": 1.0, "device": "d1", "decision": decision,
                                "redirect_url": None if decision == "allow" else "https://portal.example/nac"})
     return decision
