@@ -8,8 +8,7 @@ Time is ``env.now`` (set by :meth:`start`); the wall clock is never read.
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -28,33 +27,19 @@ from .intune_answers import (
     IntegrationError,
     IntuneError,
     IntuneUnavailable,
-    ListedDevice,
     MalformedAnswer,
-    NoncompliantPage,
     Throttled,
 )
 from .intune_client import ClientPolicy, HttpIntuneClient, IntuneClient
 from .reference_config import BROAD_QUERY_MIN_INTERVAL_S, ReferenceNacConfig
+from .reference_polling import PollingMixin, Session
 
 GUID_PROFILES = frozenset({Profile.CR_CISCO, Profile.GRAPH})
 """Profiles that can query by Intune device id (ACC-05); the legacy ones query by MAC only."""
-MAX_PAGES = 100_000
-
-
-@dataclass
-class Session:
-    """A connected session the NAC knows of (from its own decisions), for CoA (STA-03)."""
-
-    session_id: str
-    mac: str
-    intune_id: str | None
-    decision: Decision
-    keys: tuple[str, ...]
-    identity: DeviceIdentity | None = None
 
 
 @register_adapter("reference")
-class ReferenceNac(ClientPolicy, NacUnderTest):
+class ReferenceNac(PollingMixin, ClientPolicy, NacUnderTest):
     """The correct NAC. Build it with a config (or its fields) and a transport, or :meth:`fast`."""
 
     name = "reference"
@@ -305,166 +290,3 @@ class ReferenceNac(ClientPolicy, NacUnderTest):
     def cache_put(self, identity: DeviceIdentity, decision: AccessDecision, now: float) -> None:
         """Only "allow" is cached: a redirected device always gets a fresh answer (RED-02/03)."""
         self.cache.put(str(identity), decision, now)
-
-    # -- sessions and CoA (STA-03) -------------------------------------------------------------
-    def track_session(
-        self,
-        request: AccessRequest,
-        identity: DeviceIdentity | None,
-        answer: DeviceAnswer | None,
-        result: AccessDecision,
-    ) -> None:
-        try:
-            mac = normalize_mac(request.mac)
-        except InputError:
-            mac = request.mac
-        intune_id = identity.value if identity and identity.kind is IdentityKind.GUID else None
-        if answer is not None and answer.intune_id:
-            intune_id = intune_id or answer.intune_id
-        keys = tuple(k for k in (str(identity) if identity else None, f"macaddress={mac}") if k)
-        if intune_id:
-            keys += (f"guid={intune_id}",)
-        self.sessions[request.session_id] = Session(
-            request.session_id, mac, intune_id, result.decision, keys, identity
-        )
-
-    def poll_loop(self) -> Generator[simpy.Event, Any, None]:
-        """STA-03: every ``polling_interval_s``, sweep the noncompliant list and CoA connected devices."""
-        assert self.env is not None
-        while True:
-            yield self.env.timeout(self.config.polling_interval_s)
-            yield from self.sweep()
-
-    def has_broad_list(self) -> bool:
-        """The legacy JSON API has no "all noncompliant" query: that profile re-checks sessions instead."""
-        return self.profile is not Profile.LEGACY_JSON
-
-    def sweep(self) -> Generator[simpy.Event, Any, None]:
-        """One poll: the broad list where the profile has one, else a re-check of connected sessions."""
-        if self.has_broad_list():
-            yield from self.broad_sweep()
-        else:
-            yield from self.recheck_sessions()
-
-    def recheck_sessions(self) -> Generator[simpy.Event, Any, None]:
-        """STA-03 without a broad list: re-query each allowed session's device (single queries are unlimited)."""
-        assert self.env is not None
-        env = self.env
-        started, checked, coas = env.now, 0, 0
-        for session in list(self.sessions.values()):
-            if not session.decision.grants_access or session.identity is None:
-                continue
-            self.client.reset_latency()
-            try:
-                decision, reason = self.interpret(self.query(session.identity))
-            except IntuneError as exc:
-                decision, reason = self.on_error(exc)
-            yield env.timeout(self.client.latency_s)
-            checked += 1
-            still_connected = self.sessions.get(session.session_id) is session
-            # An unreachable Intune is no evidence against the device: only a real "not compliant" acts.
-            if still_connected and not decision.grants_access and decision is not Decision.MDM_UNREACHABLE:
-                self.cache.forget(session.keys)
-                self.send_coa(session, f"re-check: {reason}")
-                coas += 1
-        self.sweeps.append(
-            {
-                "started": started,
-                "ended": env.now,
-                "pages": 0,
-                "devices": checked,
-                "coa": coas,
-                "outcome": "recheck",
-            }
-        )
-
-    def broad_sweep(self) -> Generator[simpy.Event, Any, None]:
-        """One sweep with paging (RES-04) and back-off on 503 / 429 (RES-02 / RES-03), in SimPy time."""
-        assert self.env is not None
-        env = self.env
-        started = env.now
-        listed: list[ListedDevice] = []
-        cursor: str | None = None
-        attempt = pages = 0
-        outcome = "ok"
-        while True:
-            self.client.reset_latency()
-            try:
-                self.ensure_ready_or_raise()
-                page = self.poll_noncompliant(cursor)
-            except IntuneUnavailable as exc:
-                yield env.timeout(self.client.latency_s)
-                if attempt + 1 >= self.config.sweep_max_attempts:
-                    outcome = f"gave up: {exc}"
-                    break
-                yield env.timeout(self.backoff(attempt, exc.retry_after))
-                attempt += 1
-                continue
-            except IntuneError as exc:
-                yield env.timeout(self.client.latency_s)
-                outcome = f"failed: {exc}"
-                break
-            yield env.timeout(self.client.latency_s)
-            attempt = 0
-            pages += 1
-            listed.extend(page.devices)
-            cursor = self.follow_paging(page)
-            if cursor is None or pages >= MAX_PAGES:
-                break
-        coas = self.act_on_noncompliant(listed) if outcome == "ok" else 0
-        self.sweeps.append(
-            {
-                "started": started,
-                "ended": env.now,
-                "pages": pages,
-                "devices": len(listed),
-                "coa": coas,
-                "outcome": outcome,
-            }
-        )
-
-    def poll_noncompliant(self, cursor: str | None) -> NoncompliantPage:
-        """One page of the broad noncompliant query."""
-        return self.client.noncompliant_page(cursor)
-
-    def follow_paging(self, page: NoncompliantPage) -> str | None:
-        """RES-04: continue while Intune says there is more (``paging_info`` / ``@odata.nextLink``)."""
-        return page.next_cursor
-
-    def backoff(self, attempt: int, retry_after: float | None) -> float:
-        """RES-02 / RES-03: wait at least ``Retry-After``; without it, exponential back-off."""
-        exponential = min(self.config.backoff_base_s * (2**attempt), self.config.backoff_max_s)
-        if retry_after is not None:
-            return max(retry_after, 0.0)
-        return max(exponential, 0.001)
-
-    def act_on_noncompliant(self, listed: list[ListedDevice]) -> int:
-        """STA-03: CoA every connected, allowed session of a listed device; forget its cached allow."""
-        guids = {d.intune_id for d in listed if d.intune_id}
-        macs = {d.mac for d in listed if d.mac}
-        self.cache.forget([f"guid={g}" for g in guids] + [f"macaddress={m}" for m in macs])
-        sent = 0
-        for session in list(self.sessions.values()):
-            if not session.decision.grants_access:
-                continue
-            if (session.intune_id and session.intune_id in guids) or session.mac in macs:
-                self.cache.forget(session.keys)
-                self.send_coa(session, "device is on Intune's noncompliant list")
-                sent += 1
-        return sent
-
-    def send_coa(self, session: Session, reason: str) -> None:
-        """RFC 5176 CoA / Disconnect to the access point holding ``session``."""
-        assert self.env is not None
-        msg = CoaMessage(
-            kind=self.config.coa_kind,
-            session_id=session.session_id,
-            mac=session.mac,
-            at=float(self.env.now),
-            reason=reason,
-            decision=Decision.REMEDIATE_REDIRECT,
-        )
-        session.decision = Decision.REMEDIATE_REDIRECT
-        self.coa_sent.append(msg)
-        if self.coa_sink is not None:
-            self.coa_sink(msg)
