@@ -13,7 +13,7 @@ import math
 import random
 from typing import Protocol
 
-from mock_intune import compliance
+from mock_intune import compliance, faults
 from mock_intune.errors import RequestError
 from mock_intune.model import (
     GRAPH_DEVICE_PERMISSIONS,
@@ -89,6 +89,7 @@ class CoreIntuneClient:
         latency: LatencyModel | None = None,
         portal_url: str = DEFAULT_PORTAL_URL,
         log_calls: bool = True,
+        timeout_s: float = 2.0,
     ) -> None:
         self.service = service
         self.profile = profile
@@ -96,14 +97,40 @@ class CoreIntuneClient:
         self.latency = latency or FixedLatency()
         self.portal_url = portal_url
         self.log_calls = log_calls
+        self.timeout_s = timeout_s
         self.latency_s = 0.0
         self.calls = 0
 
     def reset_latency(self) -> None:
         self.latency_s = 0.0
 
-    def _charge(self, path: str, query: str, status: int, detail: dict[str, object]) -> None:
-        spent = self.latency.sample()
+    def _faults(self, path: str, broad: bool = False) -> float:
+        """The mock's injected faults for this surface, as the HTTP path would feel them.
+
+        Returns the injected latency (seconds); raises for an outage, a timeout or an injected error.
+        """
+        drawn = faults.draw(self.service, SURFACES[self.profile])
+        if drawn is None:
+            return 0.0
+        spec, d = drawn
+        if d.timeout:
+            self.latency_s += min(self.timeout_s, spec.timeout_s)
+            self._charge(path, "", 504, {"fault": "timeout"}, spent=0.0)
+            raise IntuneUnavailable(f"timed out after {min(self.timeout_s, spec.timeout_s):g} s (injected)")
+        if d.outage or d.error:
+            status = spec.outage_status if d.outage else spec.error_status
+            retry = float(spec.retry_after_s) if spec.retry_after and status in (429, 503) else None
+            self._charge(path, "", status, {"fault": "outage" if d.outage else "error"})
+            cls = Throttled if status == 429 or (status == 503 and broad) else IntuneUnavailable
+            raise cls(
+                f"{status} (injected {'outage' if d.outage else 'error'})", status=status, retry_after=retry
+            )
+        return d.latency_ms / 1000.0
+
+    def _charge(
+        self, path: str, query: str, status: int, detail: dict[str, object], *, spent: float | None = None
+    ) -> None:
+        spent = self.latency.sample() if spent is None else spent
         self.latency_s += spent
         self.calls += 1
         if self.log_calls:
@@ -146,6 +173,7 @@ class CoreIntuneClient:
                 raise Throttled(str(exc), status=exc.status, retry_after=_retry(exc)) from exc
 
     def lookup(self, identity: DeviceIdentity) -> DeviceAnswer:
+        self.latency_s += self._faults("/devices")  # the mock applies faults before auth
         self._permission_check()
         self._throttle_graph()
         if identity.kind is IdentityKind.GUID:
@@ -185,6 +213,7 @@ class CoreIntuneClient:
         return DeviceAnswer(managed=True, compliant=status.compliant, intune_id=guid, mac=mac)
 
     def noncompliant_page(self, cursor: str | None) -> NoncompliantPage:
+        self.latency_s += self._faults("/devices", broad=True)
         self._permission_check()
         if self.profile is Profile.LEGACY_JSON:
             raise IntegrationError("the legacy JSON NAC API has no noncompliant-list query", status=400)

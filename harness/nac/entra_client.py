@@ -64,12 +64,12 @@ class ClientCredential:
 
 
 def thumbprint_x5t(cert_pem: str) -> str:
-    """``x5t``: base64url of the certificate's SHA-1 thumbprint (as MSAL writes it)."""
+    """``x5t``: base64url (JOSE, unpadded) of the certificate's SHA-1 thumbprint."""
     try:
         cert = x509.load_pem_x509_certificate(cert_pem.encode())
     except ValueError as exc:
         raise ConfigError(f"not a PEM certificate ({exc})", field="cert_pem") from exc
-    return base64.urlsafe_b64encode(cert.fingerprint(hashes.SHA1())).decode()  # noqa: S303
+    return base64.urlsafe_b64encode(cert.fingerprint(hashes.SHA1())).rstrip(b"=").decode()  # noqa: S303
 
 
 def client_assertion(credential: ClientCredential, token_url: str, now_unix: float) -> str:
