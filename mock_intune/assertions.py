@@ -13,7 +13,9 @@ certificate not valid, 50027 malformed JWT, 90002 unknown tenant, 900023 malform
 50059 no tenant (``/common``), 500011 unknown resource, 700022 several resources in one scope,
 1002012 client-credentials scope without ``/.default``, 70011 invalid scope, 70003 unsupported
 grant, 900144 missing parameter, 900561 wrong HTTP method, 9002313 malformed request.
-7000274 (replayed ``jti``) is mock-assigned: Entra documents no code for a replayed assertion.
+7000274 (replayed ``jti``) is mock-assigned: Entra documents no code for a replayed assertion, and
+in practice accepts MSAL's reuse of one signed assertion across the resources it needs tokens for,
+so the token endpoint keys replay protection by ``jti`` and resource.
 """
 
 from __future__ import annotations
@@ -134,8 +136,9 @@ def registered_certificates(pem: str | None) -> list[x509.Certificate]:
 def _find_certificate(
     header: dict[str, Any], certificates: list[x509.Certificate]
 ) -> tuple[x509.Certificate, str]:
-    want_sha1 = header.get("x5t")
-    want_sha256 = header.get("x5t#S256")
+    # MSAL pads its base64url thumbprints ("…="); JOSE says unpadded. Entra accepts both.
+    want_sha1 = str(header.get("x5t") or "").rstrip("=")
+    want_sha256 = str(header.get("x5t#S256") or "").rstrip("=")
     if not want_sha1 and not want_sha256:
         raise invalid_client(
             700027,

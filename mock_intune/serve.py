@@ -351,7 +351,7 @@ class ServedMock:
         self.env = dict(env or {})
         self.app_factory = app_factory
         self.startup_timeout_s = startup_timeout_s
-        self.process: subprocess.Popen[str] | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         self._info: ServeInfo | None = None
         self.output: list[str] = []
         self._drain: threading.Thread | None = None
@@ -427,29 +427,38 @@ class ServedMock:
             self.command(),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            text=True,
             env=env,
             start_new_session=True,
         )
         assert self.process.stdout is not None
+        fd = self.process.stdout.fileno()
         deadline = time.monotonic() + self.startup_timeout_s
+        pending = b""
+        # Read the raw pipe (a buffered reader would hide a ready line from select()).
         with selectors.DefaultSelector() as sel:
-            sel.register(self.process.stdout, selectors.EVENT_READ)
+            sel.register(fd, selectors.EVENT_READ)
             while self._info is None:
                 left = deadline - time.monotonic()
                 if left <= 0 or not sel.select(timeout=left):
                     self.stop()
                     raise HarnessFailure("the served mock did not start in time:\n" + "".join(self.output))
-                line = self.process.stdout.readline()
-                if not line:
+                chunk = os.read(fd, 65536)
+                if not chunk:
                     code = self.process.wait()
                     self.process = None
+                    self.output.append(pending.decode(errors="replace"))
                     raise HarnessFailure(
                         f"the served mock exited with status {code}:\n" + "".join(self.output)
                     )
-                self.output.append(line)
-                if line.startswith(READY_PREFIX):
-                    self._info = ServeInfo(**json.loads(line[len(READY_PREFIX) :]))
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for raw in lines:
+                    line = raw.decode(errors="replace") + "\n"
+                    self.output.append(line)
+                    if line.startswith(READY_PREFIX):
+                        self._info = ServeInfo(**json.loads(line[len(READY_PREFIX) :]))
+        if pending:
+            self.output.append(pending.decode(errors="replace"))
         self._drain = threading.Thread(target=self._drain_output, daemon=True)
         self._drain.start()
         return self
@@ -459,7 +468,7 @@ class ServedMock:
         if proc is None or proc.stdout is None:
             return
         for line in proc.stdout:
-            self.output.append(line)
+            self.output.append(line.decode(errors="replace"))
 
     def stop(self, timeout_s: float = 15.0) -> int | None:
         """SIGTERM (gunicorn's graceful stop), then SIGKILL after ``timeout_s``; returns the exit status."""

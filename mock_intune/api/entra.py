@@ -369,8 +369,16 @@ def _app_in_tenant(svc: MockIntune, client_id: str, tenant_id: str) -> AppRegist
     return app
 
 
-def _authenticate(svc: MockIntune, form: dict[str, str], tenant: str, tenant_id: str) -> AppRegistration:
-    """Find and authenticate the calling app by secret (post or basic) or certificate assertion."""
+def _authenticate(
+    svc: MockIntune, form: dict[str, str], tenant: str, tenant_id: str, audience: str
+) -> AppRegistration:
+    """Find and authenticate the calling app by secret (post or basic) or certificate assertion.
+
+    Replay protection keys an assertion's ``jti`` by the resource asked for: MSAL (and so
+    azure-identity) signs one assertion and reuses it for up to ten minutes for every new token it
+    needs, one per resource, and Entra accepts that; presenting it again for the same resource is
+    a replay the mock rejects (AADSTS7000274, mock-assigned).
+    """
     basic = _basic_credentials()
     secret = form.get("client_secret")
     assertion = form.get("client_assertion")
@@ -416,7 +424,7 @@ def _authenticate(svc: MockIntune, form: dict[str, str], tenant: str, tenant_id:
         checked = verify_assertion(
             unverified, certificates=certificates, audiences=audiences, now=now, client_id=client_id or None
         )
-        if not svc.store.claim_jti(checked.jti, checked.expires, now):
+        if not svc.store.claim_jti(f"{checked.jti} {audience}", checked.expires, now):
             raise replayed(checked.jti)
         g.call_detail["certificate"] = checked.thumbprint
         return app
@@ -457,7 +465,7 @@ def _token(tenant: str, version: str) -> Response:
         )
     asked, audience = _requested_resource(form, version, tenant_id)
     g.call_detail["resource"] = audience
-    app = _authenticate(svc, form, tenant, tenant_id)
+    app = _authenticate(svc, form, tenant, tenant_id, audience)
     g.call_app = app.client_id
     # Intune and Graph accept v1.0 access tokens, so Entra issues v1.0 tokens from both endpoints.
     token, lifetime = svc.tokens.issue(app, audience, version="1.0")

@@ -171,6 +171,20 @@ def test_replayed_assertion(client: FlaskClient, cert: IssuedCertificate, clock:
     assert client.post(V2, data=assertion_form(assertion)).status_code == 200
     desc = expect(client.post(V2, data=assertion_form(assertion)), 401, 7000274)
     assert "once-only" in desc
+    # v1 spelling of the same resource is the same resource: still a replay.
+    form = assertion_form(assertion, resource=MANAGE_RESOURCE)
+    expect(client.post(f"/{TENANT}/oauth2/token", data=form), 401, 7000274)
+
+
+def test_one_assertion_may_serve_each_resource_once(
+    client: FlaskClient, cert: IssuedCertificate, clock: ManualClock
+) -> None:
+    """MSAL reuses its signed assertion for every resource it needs a token for; Entra accepts that."""
+    assertion = make_assertion(cert, now_s(clock), jti="per-resource")
+    assert client.post(V2, data=assertion_form(assertion)).status_code == 200
+    graph = assertion_form(assertion, scope="https://graph.microsoft.com/.default")
+    assert client.post(V2, data=graph).status_code == 200
+    expect(client.post(V2, data=graph), 401, 7000274)
 
 
 def test_expired_assertion(client: FlaskClient, cert: IssuedCertificate, clock: ManualClock) -> None:
