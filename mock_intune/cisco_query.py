@@ -131,24 +131,24 @@ def parse_query(
     return CiscoQuery(criteria, value, paging, identifier, selected)
 
 
-def lookup(service: MockIntune, q: CiscoQuery) -> Device | None:
+def lookup(service: MockIntune, q: CiscoQuery, tenant_id: str | None = None) -> Device | None:
     """The enrolled device a single-device query names, or None (unknown or not enrolled)."""
     if q.criteria is Criteria.GUID:
-        found = service.find_guid(q.value)
+        found = service.find_guid(q.value, tenant_id)
     elif q.criteria is Criteria.MACADDRESS:
-        found = service.find_mac(q.value)
+        found = service.find_mac(q.value, tenant_id)
     elif q.criteria in _ATTR_OF:
-        found = service.find_attr(_ATTR_OF[q.criteria], q.value)
+        found = service.find_attr(_ATTR_OF[q.criteria], q.value, tenant_id)
     else:
         found = None  # username / guidhn: Intune shares no user or host names with NACs
     return found if found is not None and found.managed else None
 
 
-def to_cisco(service: MockIntune, device: Device) -> CiscoDevice:
+def to_cisco(service: MockIntune, device: Device, tenant_id: str | None = None) -> CiscoDevice:
     """What the Cisco surfaces say about ``device`` now (validity period and grace applied)."""
-    settings = service.settings()
+    settings = service.settings(tenant_id)
     now = service.now()
-    status = service.status(device)
+    status = service.status(device, tenant_id)
     reason = remediation = ""
     if not status.compliant:
         if status.state is ComplianceState.UNKNOWN:
@@ -195,12 +195,12 @@ class Page:
     """True for a later page of a sweep (not counted against the broad-query limit)."""
 
 
-def _candidates(service: MockIntune, q: CiscoQuery, after: str) -> list[Device]:
-    settings = service.settings()
+def _candidates(service: MockIntune, q: CiscoQuery, after: str, tenant_id: str) -> list[Device]:
+    settings = service.settings(tenant_id)
     now = service.now()
     want_compliant = q.value == "true"
     out = []
-    for d in service.store.devices(service.tenant_id, managed_only=True):
+    for d in service.store.devices(tenant_id, managed_only=True):
         if d.intune_id <= after:
             continue
         if compliance.is_compliant(d, settings, now) != want_compliant:
@@ -218,18 +218,21 @@ def _purge(service: MockIntune, now: datetime) -> None:
     )
 
 
-def sweep_page(service: MockIntune, q: CiscoQuery, *, app: str, surface: str) -> Page:
+def sweep_page(
+    service: MockIntune, q: CiscoQuery, *, app: str, surface: str, tenant_id: str | None = None
+) -> Page:
     """Answer one page of a broad compliance query (claims the 4-hour allowance on page 0)."""
     now = service.now()
+    tid = tenant_id or service.tenant_id
     binding = {
-        "tenant": service.tenant_id,
+        "tenant": tid,
         "app": app,
         "surface": surface,
         "value": q.value,
         "id": q.identifier,
     }
     if q.paging == 0:
-        service.claim_broad_query(app)
+        service.claim_broad_query(app, tid)
         after, page, started = "", 0, now.isoformat()
     else:
         raw = service.store.get_meta(f"{_SWEEP_PREFIX}{q.paging}")
@@ -242,7 +245,7 @@ def sweep_page(service: MockIntune, q: CiscoQuery, *, app: str, surface: str) ->
             raise _bad("not a paging_info this service issued for this query (or it expired)", "paging")
         after, page, started = stored["after"], int(stored["page"]) + 1, stored["started"]
     size = service.config.query_max_size
-    found = _candidates(service, q, after)
+    found = _candidates(service, q, after, tid)
     devices = found[:size]
     paging_info = 0
     if len(found) > size:

@@ -48,9 +48,22 @@ def xml_response(body: bytes, status: int = 200) -> Response:
     return Response(body, status=status, content_type=XML_CONTENT_TYPE)
 
 
-def nac_authorize() -> None:
-    """The NAC services' token rule: audience api.manage.microsoft.com, role get_device_compliance."""
-    authorize(MANAGE_RESOURCE, {Permission.GET_DEVICE_COMPLIANCE}, "get device compliance")
+def nac_authorize() -> str:
+    """The NAC services' token rule: audience api.manage.microsoft.com, role get_device_compliance.
+
+    Returns the token's tenant, whose devices the query reads; a tenant the mock does not hold is 401.
+    """
+    claims = authorize(MANAGE_RESOURCE, {Permission.GET_DEVICE_COMPLIANCE}, "get device compliance")
+    tenant_id = str(claims.get("tid") or "")
+    if tenant_id not in service_of().store.tenants():
+        raise RequestError(
+            401,
+            "The access token was issued for a tenant this service does not hold.",
+            code="InvalidAuthenticationToken",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    g.call_detail["tenant"] = tenant_id
+    return tenant_id
 
 
 def requested_api_version(max_version: int) -> int:
@@ -99,9 +112,9 @@ def mdminfo_view(shard: str | None) -> Response:
     )
 
 
-def _views(q: CiscoQuery, devices: list[Device]) -> list[CiscoDevice]:
+def _views(q: CiscoQuery, devices: list[Device], tenant_id: str | None = None) -> list[CiscoDevice]:
     svc = service_of()
-    views = [to_cisco(svc, d) for d in devices]
+    views = [to_cisco(svc, d, tenant_id) for d in devices]
     if q.criteria is Criteria.MACADDRESS:
         views = [replace(v, mac=q.value) for v in views]
     return views
@@ -109,12 +122,12 @@ def _views(q: CiscoQuery, devices: list[Device]) -> list[CiscoDevice]:
 
 def devices_view(shard: str | None) -> Response:
     check_shard(shard)
-    nac_authorize()
+    tid = nac_authorize()
     svc = service_of()
     q = parse_query(request.args, request.query_string, CR_CRITERIA, default_identifier="guid")
     if q.broad:
-        page = sweep_page(svc, q, app=g.call_app, surface=SURFACE.value)
-        views = _views(q, page.devices)
+        page = sweep_page(svc, q, app=g.call_app, surface=SURFACE.value, tenant_id=tid)
+        views = _views(q, page.devices, tid)
         record(q, views, broad=True, page=page.page, continued=page.continued, paging_info=page.paging_info)
         body = attributes_v3(
             views,
@@ -124,8 +137,8 @@ def devices_view(shard: str | None) -> Response:
             selected=q.selected,
         )
         return xml_response(body)
-    found = lookup(svc, q)
-    views = _views(q, [found] if found else [])
+    found = lookup(svc, q, tid)
+    views = _views(q, [found] if found else [], tid)
     record(q, views, broad=False)
     return xml_response(
         attributes_v3(

@@ -65,18 +65,18 @@ def mdminfo_view(shard: str | None) -> Response:
 
 def devices_view(shard: str | None) -> Response:
     check_shard(shard)
-    nac_authorize()
+    tid = nac_authorize()
     svc = service_of()
     q = parse_query(request.args, request.query_string, LEGACY_CRITERIA, default_identifier="macaddress")
     if q.broad:
-        page = sweep_page(svc, q, app=g.call_app, surface=SURFACE.value)
-        views = _views(q, page.devices)
+        page = sweep_page(svc, q, app=g.call_app, surface=SURFACE.value, tenant_id=tid)
+        views = _views(q, page.devices, tid)
         record(q, views, broad=True, page=page.page, continued=page.continued, paging_info=page.paging_info)
         return xml_response(
             attributes_v2(views, paging_info=page.paging_info, with_mac=True, selected=q.selected)
         )
-    found = lookup(svc, q)
-    views = _views(q, [found] if found else [])
+    found = lookup(svc, q, tid)
+    views = _views(q, [found] if found else [], tid)
     record(q, views, broad=False)
     return xml_response(attributes_v2(views, paging_info=0, with_mac=False, selected=q.selected))
 

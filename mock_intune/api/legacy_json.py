@@ -82,7 +82,7 @@ def _body(mac: str, device: Device | None, compliant: bool, version: str) -> dic
 
 def devices_view(shard: str | None) -> Response:
     check_shard(shard)
-    nac_authorize()
+    tid = nac_authorize()
     args = request.args
     version = (args.get("api-version") or "").strip()
     if not version:
@@ -109,9 +109,9 @@ def devices_view(shard: str | None) -> Response:
     except InputError as exc:
         raise _bad(exc.message, "value") from None
     svc = service_of()
-    found = svc.find_mac(mac)
+    found = svc.find_mac(mac, tid)
     device = found if found is not None and found.managed else None
-    compliant = svc.status(device).compliant if device is not None else False
+    compliant = svc.status(device, tid).compliant if device is not None else False
     g.call_detail.update(
         {
             "criteria": "macaddress",
