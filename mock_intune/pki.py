@@ -183,7 +183,10 @@ class CertificateAuthority:
         for f in (cert_file, key_file):
             if not f.is_file():
                 raise ConfigError("missing CA file", file=str(f))
-        certs = load_certificates(cert_file.read_text())
+        try:
+            certs = load_certificates(cert_file.read_text())
+        except ConfigError as exc:
+            raise ConfigError(exc.message, file=str(cert_file)) from exc
         if not certs:
             raise ConfigError("no certificate in file", file=str(cert_file))
         try:
