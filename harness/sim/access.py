@@ -1,0 +1,169 @@
+"""Access points and VPN gateways: where devices associate, and what honours the NAC's CoA.
+
+Each :class:`AccessPoint` (a Wi-Fi AP with its SSIDs, or a VPN gateway) has its own SimPy
+``Resource`` for concurrent 802.1X/association exchanges (``auth_concurrency``) — one queue per AP,
+never one for the whole fleet — and a client count against ``capacity`` (associated clients).
+:class:`AccessNetwork` expands a scenario's sites into APs, picks a device's AP deterministically
+from ``(seed, device)``, and routes CoA / Disconnect messages from the NAC to the world.
+
+Session ids the APs hand to the NAC are ``"{ap}/{device index}/{session number}"``, so a CoA finds its
+device without any table (:func:`parse_session_id`).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable
+
+import simpy
+
+from ..model import AccessType, CoaMessage
+from ..scenario import Scenario
+from .timing import hash64, unit
+
+_S_SITE, _S_AP, _S_VPN = 41, 42, 43
+
+
+class AccessPoint:
+    """One Wi-Fi access point or VPN gateway."""
+
+    __slots__ = ("access_type", "auth", "capacity", "clients", "coa_received", "name", "site", "ssids")
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        name: str,
+        site: str,
+        access_type: AccessType,
+        *,
+        ssids: tuple[str, ...] = (),
+        capacity: int,
+        auth_concurrency: int,
+    ) -> None:
+        self.name = name
+        self.site = site
+        self.access_type = access_type
+        self.ssids = ssids
+        self.capacity = capacity
+        self.clients = 0
+        self.auth = simpy.Resource(env, capacity=auth_concurrency)
+        self.coa_received = 0
+
+    @property
+    def full(self) -> bool:
+        return self.clients >= self.capacity
+
+    def __repr__(self) -> str:
+        return f"AccessPoint({self.name!r}, {self.access_type.value}, {self.clients}/{self.capacity})"
+
+
+def session_id(ap: AccessPoint, device: int, number: int) -> str:
+    return f"{ap.name}/{device}/{number}"
+
+
+def parse_session_id(text: str) -> tuple[str, int, int] | None:
+    """``(ap name, device index, session number)`` of a session id, or None if it is not ours."""
+    ap, _, rest = text.rpartition("/")
+    ap, _, dev = ap.rpartition("/")
+    try:
+        return ap, int(dev), int(rest)
+    except ValueError:
+        return None
+
+
+class AccessNetwork:
+    """Every AP and VPN gateway of a scenario, and the routing of CoA messages to the world."""
+
+    def __init__(self, env: simpy.Environment, scenario: Scenario) -> None:
+        self.env = env
+        self.seed = scenario.seed
+        self.vpn_share = scenario.vpn_share
+        self.aps: list[AccessPoint] = []
+        self.wifi_by_site: list[list[int]] = []
+        self.vpn_by_site: list[list[int]] = []
+        weights = []
+        for site in scenario.sites:
+            wifi: list[int] = []
+            vpn: list[int] = []
+            for spec in site.access_points:
+                for k in range(spec.count):
+                    name = (
+                        f"{site.name}-{spec.name}-{k + 1}" if spec.count > 1 else f"{site.name}-{spec.name}"
+                    )
+                    wifi.append(len(self.aps))
+                    self.aps.append(
+                        AccessPoint(
+                            env,
+                            name,
+                            site.name,
+                            AccessType.WIFI,
+                            ssids=tuple(spec.ssids),
+                            capacity=spec.capacity,
+                            auth_concurrency=spec.auth_concurrency,
+                        )
+                    )
+            for g in site.vpn_gateways:
+                for k in range(g.count):
+                    name = f"{site.name}-{g.name}-{k + 1}" if g.count > 1 else f"{site.name}-{g.name}"
+                    vpn.append(len(self.aps))
+                    self.aps.append(
+                        AccessPoint(
+                            env,
+                            name,
+                            site.name,
+                            AccessType.VPN,
+                            capacity=g.capacity,
+                            auth_concurrency=g.auth_concurrency,
+                        )
+                    )
+            self.wifi_by_site.append(wifi)
+            self.vpn_by_site.append(vpn)
+            weights.append(site.weight)
+        total = sum(weights)
+        acc, self._site_cum = 0.0, []
+        for w in weights:
+            acc += w / total
+            self._site_cum.append(acc)
+        self._site_cum[-1] = 1.0
+        self.by_name = {ap.name: n for n, ap in enumerate(self.aps)}
+        self.on_coa: Callable[[CoaMessage, AccessPoint, int, int], None] | None = None
+        self.coa_unknown = 0
+
+    def home(self, device: int) -> int:
+        """The AP (index into ``aps``) device ``device`` first tries: its site, its access type."""
+        u_site = unit(self.seed, device, _S_SITE)
+        site = min(bisect_right(self._site_cum, u_site), len(self._site_cum) - 1)
+        vpn = unit(self.seed, device, _S_VPN) < self.vpn_share
+        wanted, other = (
+            (self.vpn_by_site, self.wifi_by_site) if vpn else (self.wifi_by_site, self.vpn_by_site)
+        )
+        choices = wanted[site] or self._first_nonempty(wanted) or other[site] or self._first_nonempty(other)
+        return choices[hash64(self.seed, device, _S_AP) % len(choices)]
+
+    @staticmethod
+    def _first_nonempty(groups: list[list[int]]) -> list[int]:
+        for g in groups:
+            if g:
+                return g
+        return []
+
+    def alternative(self, ap_index: int, device: int, tries: int) -> int:
+        """Another AP of the same site and kind (round robin from the device's own), for a full AP."""
+        ap = self.aps[ap_index]
+        site = next(
+            n for n, g in enumerate(self.wifi_by_site) if ap_index in g or ap_index in self.vpn_by_site[n]
+        )
+        group = self.wifi_by_site[site] if ap.access_type is AccessType.WIFI else self.vpn_by_site[site]
+        return group[(group.index(ap_index) + tries) % len(group)]
+
+    def coa(self, message: CoaMessage) -> None:
+        """The NAC's CoA / Disconnect (RFC 5176) arrives at the AP that holds the session."""
+        parsed = parse_session_id(message.session_id)
+        if parsed is None or parsed[0] not in self.by_name:
+            self.coa_unknown += 1
+            return
+        name, device, number = parsed
+        ap = self.aps[self.by_name[name]]
+        ap.coa_received += 1
+        if self.on_coa is not None:
+            self.on_coa(message, ap, device, number)

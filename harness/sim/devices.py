@@ -1,0 +1,196 @@
+"""Simulated devices: their compact state and their walk through steps 4–9 of the nine-step flow.
+
+A device's walk (:func:`walk`) is a SimPy process that exists only while the device is doing
+something (connecting, enrolling, remediating, reconnecting); once connected it ends, and the
+device's later life (check-ins, drift, departure) is chores on the world's agenda. Per-device state
+lives in :class:`DeviceTable`, flat arrays indexed by the device's slot in the shard (a few bytes per
+device), never in an object per device.
+
+The walk, per attempt:
+
+4. **connect** — wait for the AP's authentication resource, associate (``association`` timing);
+   an AP at capacity sends the device to another AP of its site after ``reconnect``;
+5. **query** — the NAC's ``decide`` (a RADIUS Access-Request); the device waits ``radius_rtt`` plus
+   the decision's ``latency_s``;
+6. **redirect** — enroll: the user enrolls (``enrollment``), Intune evaluates the device for the
+   first time after ``first_evaluation``; remediate: the user fixes the device (``remediation``)
+   and opens the portal (``portal_visit``), which re-evaluates it;
+7. **reverify** — the device reconnects after ``reconnect`` (back to 4);
+8. **new state** — on a later attempt, the NAC's answer reflects the new Intune state;
+9. **connected** — access granted.
+
+A device denied (or told "MDM unreachable") retries with exponential back-off; after
+``max_attempts`` it gives up and is recorded with why.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Generator
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+
+from ..model import Decision, Step
+from .access import session_id
+from .timing import Timing
+
+if TYPE_CHECKING:
+    from .world import World
+
+
+class DeviceState(IntEnum):
+    """Where a device is, for the devices-by-state-over-time series."""
+
+    ABSENT = 0
+    """Not arrived yet, or gone."""
+    CONNECTING = 1
+    REDIRECTED = 2
+    """In the redirect / quarantine role, enrolling or remediating."""
+    RETRYING = 3
+    """Denied or Intune unreachable; waiting to try again."""
+    CONNECTED = 4
+    QUARANTINED = 5
+    """Connected, then moved to quarantine by a CoA, remediating."""
+    NO_ACCESS = 6
+    """Gave up without access."""
+    DEPARTED = 7
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class LeftReason(IntEnum):
+    """Why a device ended without access."""
+
+    NONE = 0
+    DECLINED_ENROLLMENT = 1
+    UNFIXABLE = 2
+    MAX_ATTEMPTS = 3
+    NO_CAPACITY = 4
+    RUN_ENDED = 5
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+DECISIONS = tuple(Decision)
+DECISION_CODE = {d: n for n, d in enumerate(DECISIONS)}
+NO_DECISION = 255
+
+# flags
+F_RANDOM_MAC = 1
+"""The device currently shows its randomised MAC."""
+F_CERT = 2
+"""The device holds an Intune-issued certificate."""
+F_DRIFTED = 4
+F_TTA = 8
+"""Time to access already recorded."""
+F_ENROLLED_HERE = 16
+F_SEEN = 32
+"""First connect time recorded."""
+F_CHECKINS = 64
+"""A chain of Intune check-ins is on the agenda."""
+
+
+class DeviceTable:
+    """Per-device state of one shard, in arrays indexed by slot."""
+
+    __slots__ = ("ap", "final", "first_connect", "flags", "left", "session", "state")
+
+    def __init__(self, n: int) -> None:
+        self.state = bytearray(n)
+        self.final = bytearray(b"\xff" * n)
+        self.flags = bytearray(n)
+        self.left = bytearray(n)
+        self.session = array("H", bytes(2 * n))
+        self.ap = array("i", bytes(4 * n))
+        self.first_connect = array("d", bytes(8 * n))
+
+
+def walk(
+    world: World, j: int, *, resumed: bool = False, reassociate: bool = True
+) -> Generator[Any, Any, None]:
+    """Device ``j``'s walk from connect (step 4) to connected (step 9), or to giving up."""
+    env = world.env
+    t = world.table
+    i = world.range[j]
+    rec = world.trace.record
+    draw = world.timings.draw
+    net = world.network
+    attempt = 0
+    ap_tries = 0
+    redirected_before = resumed
+    while True:
+        if attempt >= world.scenario.max_attempts:
+            world.give_up(j, LeftReason.MAX_ATTEMPTS)
+            return
+        ap_index = t.ap[j]
+        ap = net.aps[ap_index]
+        # -- step 4: connect --------------------------------------------------------------
+        if reassociate:
+            world.set_state(j, DeviceState.CONNECTING)
+            if ap.full:
+                rec(i, Step.CONNECT, env.now, "ap_full", ap.name)
+                ap_tries += 1
+                if ap_tries > max(3, world.scenario.max_attempts):
+                    world.give_up(j, LeftReason.NO_CAPACITY)
+                    return
+                t.ap[j] = net.alternative(ap_index, i, ap_tries)
+                yield env.timeout(draw(Timing.RECONNECT, i, 100 + ap_tries))
+                continue
+            with ap.auth.request() as req:
+                yield req
+                yield env.timeout(draw(Timing.ASSOCIATION, i, attempt))
+            ap.clients += 1
+            t.session[j] = (t.session[j] + 1) & 0xFFFF
+            if not t.flags[j] & F_SEEN:
+                t.flags[j] |= F_SEEN
+                t.first_connect[j] = env.now
+            rec(i, Step.CONNECT, env.now, "associated", ap.name)
+        reassociate = True
+        # -- step 5: the NAC asks Intune ------------------------------------------------------
+        request = world.access_request(j, ap, session_id(ap, i, t.session[j]))
+        decision = world.decide(request)
+        yield env.timeout(draw(Timing.RADIUS_RTT, i, attempt) + max(0.0, decision.latency_s))
+        d = decision.decision
+        t.final[j] = DECISION_CODE[d]
+        rec(i, Step.QUERY_INTUNE, env.now, d.value, decision.reason)
+        if d is Decision.ALLOW:
+            if redirected_before:
+                rec(i, Step.NEW_STATE, env.now, "compliant", decision.reason)
+            world.connected(j)
+            rec(i, Step.CONNECTED, env.now, "connected", ap.name)
+            return
+        if d.is_redirect:
+            world.set_state(j, DeviceState.REDIRECTED if not resumed else DeviceState.QUARANTINED)
+            redirected_before = True
+            if d is Decision.ENROLL_REDIRECT:
+                rec(i, Step.REDIRECT, env.now, "enroll", decision.redirect_url or "")
+                outcome = yield from world.enroll_flow(j, attempt)
+            else:
+                rec(i, Step.REDIRECT, env.now, "remediate", decision.redirect_url or "")
+                outcome = yield from world.remediate_flow(j, attempt)
+            if outcome is not None:
+                world.leave(j, ap, request.session_id)
+                world.give_up(j, outcome)
+                return
+            world.leave(j, ap, request.session_id)
+            yield env.timeout(draw(Timing.RECONNECT, i, attempt))
+            rec(i, Step.REVERIFY, env.now, "reconnect", "")
+        else:
+            # denied or Intune unreachable: back off and try again
+            world.set_state(j, DeviceState.RETRYING)
+            world.leave(j, ap, request.session_id)
+            yield env.timeout(draw(Timing.RECONNECT, i, attempt) * (2**attempt))
+            rec(i, Step.REVERIFY, env.now, "retry", d.value)
+        attempt += 1
+
+
+def reauthenticate(world: World, j: int, *, reassociate: bool) -> Generator[Any, Any, None]:
+    """After a CoA (re-authenticate in place) or a Disconnect (associate again): walk again."""
+    env = world.env
+    if reassociate:
+        yield env.timeout(world.timings.draw(Timing.RECONNECT, world.range[j], 200 + world.table.session[j]))
+    yield from walk(world, j, resumed=True, reassociate=reassociate)

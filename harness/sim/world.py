@@ -1,0 +1,510 @@
+"""The SimPy world: a scenario's devices, access points, Intune and the NAC under test, in one env.
+
+Public API (see ``docs/simulation.md``):
+
+* :func:`run_world` — build and run one shard of a scenario in virtual time, return a
+  :class:`~harness.sim.result.WorldResult`; ``shard_index`` / ``shard_count`` pick devices
+  ``index % count == shard_index`` and divide Intune's shared rate limits by the shard count;
+* :func:`run_shard` — the same for a :class:`harness.load.shards.Shard` (the load runner's entry point);
+* :class:`World` — the parts wired in a given ``env`` (a ``simpy.Environment``, or a
+  ``simpy.rt.RealtimeEnvironment`` for wire NACs), for tests and custom runs.
+
+Intune is a :class:`mock_intune.MockIntune` reading the SimPy clock (``SimClock``): the SQLite-backed
+service itself (``fast=False``, small runs: the real call log, every surface) or
+:class:`~harness.sim.fleet.FleetIntune`, the same service over a compact device table (``fast=True``,
+load runs). Either way every state change goes through the mock's core, so Intune's rules hold.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Generator
+from typing import Any
+
+import simpy
+
+from mock_intune.config import MockConfig
+from mock_intune.service import MockIntune
+
+from ..model import AccessDecision, AccessRequest, CoaKind, CoaMessage, Step
+from ..nac.base import NacUnderTest
+from ..population import Population, SanForm, to_mock_device
+from ..scenario import Scenario
+from .access import AccessNetwork, AccessPoint
+from .arrivals import arrival_time
+from .checkins import Agenda, Chore, next_checkin_s
+from .clock import SimClock
+from .devices import (
+    DECISIONS,
+    F_CERT,
+    F_CHECKINS,
+    F_DRIFTED,
+    F_ENROLLED_HERE,
+    F_RANDOM_MAC,
+    F_TTA,
+    NO_DECISION,
+    DeviceState,
+    DeviceTable,
+    LeftReason,
+    reauthenticate,
+    walk,
+)
+from .fleet import FleetIntune
+from .intune_ops import IntuneOps
+from .result import WorldResult
+from .timing import Timing, Timings, unit
+from .trace import NAC_DEVICE, Trace
+
+NacFactory = Callable[[simpy.Environment, MockIntune, Scenario, int], NacUnderTest]
+"""``factory(env, service, scenario, shard_seed) -> NacUnderTest``."""
+
+FAST_THRESHOLD = 5000
+"""Shards larger than this run on the compact fast-path Intune unless told otherwise."""
+
+_S_DRIFT, _S_FIX, _S_FIRST_SYNC = 51, 52, 53
+
+
+def device_key(index: int) -> str:
+    """The harness's stable key of population device ``index`` (AccessRequest.device, traces)."""
+    return f"dev-{index:07d}"
+
+
+class World:
+    """One shard of a scenario in ``env``: devices walk the nine steps against ``nac`` and ``intune``."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        scenario: Scenario,
+        population: Population,
+        intune: MockIntune,
+        nac: NacUnderTest,
+        *,
+        devices: range | None = None,
+        trace: bool = True,
+        record_onboarding: bool = True,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.env = env
+        self.scenario = scenario
+        self.population = population
+        self.intune = intune
+        self.nac = nac
+        self.range = devices if devices is not None else range(population.size)
+        self.slots = len(self.range)
+        self.table = DeviceTable(self.slots)
+        self.ops = IntuneOps(intune, population, self.range)
+        self.timings = Timings(scenario.seed, scenario.timings.build())
+        self.network = AccessNetwork(env, scenario)
+        self.network.on_coa = self._on_coa
+        self.agenda = Agenda(env, self._chore)
+        self.trace = Trace(enabled=trace)
+        self.record_onboarding = record_onboarding
+        self.progress = progress
+        self.state_counts = [0] * len(DeviceState)
+        self.state_counts[DeviceState.ABSENT] = self.slots
+        self.result = WorldResult(scenario=scenario.name, seed=scenario.seed, shards=1, devices=self.slots)
+        self.counters = self.result.counters
+        self._decisions = [0] * len(DECISIONS)
+        self.arrived = 0
+        self._started = False
+
+    # -- set-up ------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Onboard the NAC (steps 1–3) and start arrivals, the agenda and the state sampler."""
+        if self._started:
+            return
+        self._started = True
+        env = self.env
+        if self.record_onboarding:
+            self._record_onboarding()
+        self.nac.start(env, self.network.coa)
+        env.process(self._arrivals())
+        env.process(self._sampler())
+
+    def _record_onboarding(self) -> None:
+        svc, sc, now = self.intune, self.scenario, self.env.now
+        rec = self.trace.record
+        try:
+            app = svc.app(svc.config.client_id)
+            perms = ",".join(sorted(p.value for p in app.permissions))
+            rec(NAC_DEVICE, Step.REGISTER_APP, now, "registered", f"{app.client_id} [{perms}]")
+        except Exception as exc:  # noqa: BLE001 - the trace records why onboarding could not start
+            rec(NAC_DEVICE, Step.REGISTER_APP, now, "missing", str(exc))
+        rec(
+            NAC_DEVICE,
+            Step.CONFIGURE_DISCOVERY,
+            now,
+            "configured",
+            f"{sc.nac.adapter} {sc.nac.profile.value}",
+        )
+        share = sc.population.certificate_share
+        rec(
+            NAC_DEVICE,
+            Step.CERTIFICATE_AUTH,
+            now,
+            "eap-tls" if share > 0 else "mab",
+            f"identity {sc.nac.identity.value}; {share:.0%} of enrolled devices hold Intune certificates",
+        )
+
+    def _arrivals(self) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        sc = self.scenario
+        n, duration = self.population.size, sc.duration
+        every = max(1, self.slots // 50)
+        for j, i in enumerate(self.range):
+            at = arrival_time(sc.arrival, sc.seed, i, n)
+            if at >= duration:
+                break
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            self._arrive(j, i)
+            self.arrived += 1
+            if self.progress is not None and self.arrived % every == 0:
+                self.progress(self.arrived)
+
+    def _arrive(self, j: int, i: int) -> None:
+        t = self.table
+        pop = self.population
+        self.counters["arrived"] = self.counters.get("arrived", 0) + 1
+        t.ap[j] = self.network.home(i)
+        flags = 0
+        if pop.randomized_mac(i) is not None:
+            flags |= F_RANDOM_MAC
+        if self.ops.managed(j) and pop.cert_form(i)[0] is not SanForm.NONE:
+            flags |= F_CERT
+        t.flags[j] = flags
+        if self.ops.managed(j):
+            self._start_checkins(j, self.env.now + unit(self.scenario.seed, i, _S_FIRST_SYNC) * 900.0)
+        self.env.process(walk(self, j))
+
+    def _sampler(self) -> Generator[simpy.Event, Any, None]:
+        env, states = self.env, self.result.states
+        labels = [s.label for s in DeviceState]
+        while True:
+            minute = int(env.now // 60)
+            for s, count in enumerate(self.state_counts):
+                if count and s != DeviceState.ABSENT:
+                    key = (minute, labels[s])
+                    states[key] = states.get(key, 0) + count
+            yield env.timeout(60.0)
+
+    # -- what the walk calls -------------------------------------------------------------------
+    def set_state(self, j: int, state: DeviceState) -> None:
+        t = self.table
+        self.state_counts[t.state[j]] -= 1
+        self.state_counts[state] += 1
+        t.state[j] = state
+
+    def access_request(self, j: int, ap: AccessPoint, session_id: str) -> AccessRequest:
+        """The RADIUS Access-Request of device ``j`` at ``ap`` (what the NAC sees)."""
+        i = self.range[j]
+        pop = self.population
+        f = self.table.flags[j]
+        mac = (pop.randomized_mac(i) if f & F_RANDOM_MAC else None) or pop.hardware_mac(i)
+        if f & F_CERT:
+            form, sid_tag = pop.cert_form(i)
+            guid = pop.intune_id(i)
+            from ..pki import san_uris
+
+            sans = san_uris(guid, form, f"{pop.domain_sid}-{10000 + i}" if sid_tag else None)
+            cn = guid
+        else:
+            sans, cn = (), ""
+        return AccessRequest(
+            device=device_key(i),
+            session_id=session_id,
+            access_type=ap.access_type,
+            mac="-".join(mac[k : k + 2] for k in range(0, 12, 2)),
+            nas_id=ap.name,
+            ssid=ap.ssids[0] if ap.ssids else "",
+            san_uris=sans,
+            cert_subject_cn=cn,
+            at=float(self.env.now),
+        )
+
+    def decide(self, request: AccessRequest) -> AccessDecision:
+        decision = self.nac.decide(request)
+        self._decisions[DECISIONS.index(decision.decision)] += 1
+        return decision
+
+    def connected(self, j: int) -> None:
+        t, env = self.table, self.env
+        i = self.range[j]
+        self.set_state(j, DeviceState.CONNECTED)
+        if not t.flags[j] & F_TTA:
+            t.flags[j] |= F_TTA
+            self.result.time_to_access.append(env.now - t.first_connect[j])
+            self.counters["connected"] = self.counters.get("connected", 0) + 1
+            drift = self.scenario.drift.share
+            if drift > 0 and unit(self.scenario.seed, i, _S_DRIFT) < drift:
+                self.agenda.schedule(env.now + self.timings.draw(Timing.DRIFT, i), j, Chore.DRIFT)
+            if self.scenario.timings.session is not None:
+                self.agenda.schedule(env.now + self.timings.draw(Timing.SESSION, i), j, Chore.DEPART)
+
+    def leave(self, j: int, ap: AccessPoint, session_id: str) -> None:
+        """Device ``j`` drops its association at ``ap`` (to reconnect, give up or go home)."""
+        ap.clients -= 1
+        self.nac.session_ended(session_id)
+
+    def give_up(self, j: int, reason: LeftReason) -> None:
+        self.set_state(j, DeviceState.NO_ACCESS)
+        self.table.left[j] = reason
+        key = reason.label
+        self.result.left[key] = self.result.left.get(key, 0) + 1
+
+    def enroll_flow(self, j: int, attempt: int) -> Generator[simpy.Event, Any, LeftReason | None]:
+        """Step 6 (enroll) → 7: the user enrolls; Intune evaluates the device for the first time."""
+        env, t, i = self.env, self.table, self.range[j]
+        draw = self.timings.draw
+        declines, _ = self.population.behaviour(i)
+        if self.ops.managed(j):
+            # Enrolled, yet told to enroll: the NAC could not tell who it is (no certificate and a
+            # randomised MAC). The user turns the private address off for this network.
+            yield env.timeout(draw(Timing.REMEDIATION, i, attempt))
+            if t.flags[j] & F_RANDOM_MAC:
+                t.flags[j] &= ~F_RANDOM_MAC & 0xFF
+                self.trace.record(i, Step.REVERIFY, env.now, "private_mac_off", "")
+            return None
+        if declines:
+            return LeftReason.DECLINED_ENROLLMENT
+        yield env.timeout(draw(Timing.ENROLLMENT, i, attempt))
+        self.ops.enroll(j)
+        self.counters["enrollments"] = self.counters.get("enrollments", 0) + 1
+        t.flags[j] |= F_ENROLLED_HERE
+        if self.population.cert_form(i)[0] is not SanForm.NONE:
+            t.flags[j] |= F_CERT
+        self.trace.record(i, Step.REVERIFY, env.now, "enrolled", "")
+        yield env.timeout(draw(Timing.FIRST_EVALUATION, i, attempt))
+        self._check_in(j)
+        return None
+
+    def remediate_flow(self, j: int, attempt: int) -> Generator[simpy.Event, Any, LeftReason | None]:
+        """Step 6 (remediate) → 7: the user fixes the device and opens the portal (re-evaluation)."""
+        env, t, i = self.env, self.table, self.range[j]
+        draw = self.timings.draw
+        _, unfixable = self.population.behaviour(i)
+        if t.flags[j] & F_DRIFTED and unit(self.scenario.seed, i, _S_FIX) >= self.scenario.drift.fix_share:
+            unfixable = True
+        if unfixable:
+            return LeftReason.UNFIXABLE
+        yield env.timeout(draw(Timing.REMEDIATION, i, attempt))
+        if self.ops.managed(j):
+            self.ops.set_posture(j, True)
+            yield env.timeout(draw(Timing.PORTAL_VISIT, i, attempt))
+            self.ops.portal_visit(j)
+            self.result.remediations += 1
+            self.trace.record(i, Step.REVERIFY, env.now, "portal_visit", "")
+        return None
+
+    # -- check-ins, drift, departure -----------------------------------------------------------
+    def _start_checkins(self, j: int, at: float) -> None:
+        t = self.table
+        if not t.flags[j] & F_CHECKINS:
+            t.flags[j] |= F_CHECKINS
+            self.agenda.schedule(at, j, Chore.CHECKIN)
+
+    def _check_in(self, j: int) -> None:
+        self.ops.check_in(j)
+        self.counters["checkins"] = self.counters.get("checkins", 0) + 1
+        t = self.table
+        if t.flags[j] & F_CHECKINS:
+            return
+        t.flags[j] |= F_CHECKINS
+        self.agenda.schedule(next_checkin_s(self.ops.enrolled_at(j), self.env.now), j, Chore.CHECKIN)
+
+    def _chore(self, j: int, chore: Chore) -> None:
+        t, env = self.table, self.env
+        state = t.state[j]
+        present = state not in (DeviceState.ABSENT, DeviceState.DEPARTED, DeviceState.NO_ACCESS)
+        if chore is Chore.CHECKIN:
+            if not present or not self.ops.managed(j):
+                t.flags[j] &= ~F_CHECKINS & 0xFF
+                return
+            self.ops.check_in(j)
+            self.counters["checkins"] = self.counters.get("checkins", 0) + 1
+            self.agenda.schedule(next_checkin_s(self.ops.enrolled_at(j), env.now), j, Chore.CHECKIN)
+        elif chore is Chore.DRIFT:
+            if state == DeviceState.CONNECTED and self.ops.managed(j):
+                self.ops.set_posture(j, False)
+                t.flags[j] |= F_DRIFTED
+                self.counters["drifts"] = self.counters.get("drifts", 0) + 1
+                self.trace.record(
+                    self.range[j], Step.NEW_STATE, env.now, "drift", "posture no longer compliant"
+                )
+        elif chore is Chore.DEPART and state == DeviceState.CONNECTED:
+            ap = self.network.aps[t.ap[j]]
+            self.leave(j, ap, f"{ap.name}/{self.range[j]}/{t.session[j]}")
+            self.set_state(j, DeviceState.DEPARTED)
+
+    # -- CoA -------------------------------------------------------------------------------------
+    def _slot(self, index: int) -> int | None:
+        r = self.range
+        off = index - r.start
+        if off < 0 or off % r.step or off // r.step >= len(r):
+            return None
+        return off // r.step
+
+    def _on_coa(self, message: CoaMessage, ap: AccessPoint, index: int, number: int) -> None:
+        env, t = self.env, self.table
+        minute = int(env.now // 60)
+        key = (message.kind.value, minute)
+        self.result.coas[key] = self.result.coas.get(key, 0) + 1
+        j = self._slot(index)
+        if j is None or t.session[j] != number or t.state[j] != DeviceState.CONNECTED:
+            self.counters["coa_stale"] = self.counters.get("coa_stale", 0) + 1
+            return
+        self.trace.record(index, Step.NEW_STATE, env.now, f"coa_{message.kind.value}", message.reason)
+        reassociate = message.kind is CoaKind.DISCONNECT
+        if reassociate:
+            self.leave(j, ap, message.session_id)
+        self.set_state(j, DeviceState.QUARANTINED)
+        env.process(reauthenticate(self, j, reassociate=reassociate))
+
+    # -- the end --------------------------------------------------------------------------------
+    def finish(self) -> WorldResult:
+        """Close the books: final decisions, devices left without access, Intune call counts."""
+        r, t = self.result, self.table
+        for n, d in enumerate(DECISIONS):
+            if self._decisions[n]:
+                r.decisions[d.value] = self._decisions[n]
+        outcomes: dict[str, int] = {}
+        for j in range(self.slots):
+            state = t.state[j]
+            if state == DeviceState.ABSENT:
+                continue
+            code = t.final[j]
+            label = "no_decision" if code == NO_DECISION else DECISIONS[code].value
+            outcomes[label] = outcomes.get(label, 0) + 1
+            if state in (DeviceState.CONNECTED, DeviceState.DEPARTED):
+                continue
+            if state != DeviceState.NO_ACCESS:
+                r.left[LeftReason.RUN_ENDED.label] = r.left.get(LeftReason.RUN_ENDED.label, 0) + 1
+            if self.ops.earned_access(j):
+                r.without_access.append(device_key(self.range[j]))
+        r.outcomes = dict(sorted(outcomes.items()))
+        r.events = self.trace.count
+        calls, throttled = self.ops.call_counts()
+        r.intune_calls, r.throttled = calls, throttled
+        if self.trace.enabled:
+            r.traces = list(self.trace.events(lambda i: "nac" if i == NAC_DEVICE else device_key(i)))
+        r.counters = dict(sorted(r.counters.items()))
+        return r
+
+
+# -- building and running a shard ---------------------------------------------------------------
+
+
+def mock_config(scenario: Scenario, shard_count: int) -> MockConfig:
+    """The mock's configuration for one shard: Intune's shared rate limits divided by the shard count."""
+    limits = scenario.intune.rate_limits
+    return MockConfig(
+        graph_rate_limit=max(1, limits.graph_requests // shard_count),
+        graph_rate_window_s=limits.graph_window,
+        broad_query_interval_s=limits.broad_query_interval,
+    )
+
+
+def build_intune(
+    env: simpy.Environment,
+    scenario: Scenario,
+    population: Population,
+    devices: range,
+    *,
+    fast: bool,
+    config: MockConfig | None = None,
+) -> MockIntune:
+    """The shard's mock Intune on the SimPy clock, seeded with the shard's devices."""
+    config = config or mock_config(scenario, 1)
+    clock = SimClock(env, scenario.epoch)
+    settings = scenario.tenant.build()
+    if fast:
+        return FleetIntune(
+            population, devices, config=config, clock=clock, epoch=scenario.epoch, settings=settings
+        )
+    service = MockIntune(config, clock=clock)
+    service.update_settings(settings)
+    service.seed(to_mock_device(population[i], population, scenario.epoch, settings) for i in devices)
+    return service
+
+
+def default_nac_factory(
+    env: simpy.Environment, service: MockIntune, scenario: Scenario, shard_seed: int
+) -> NacUnderTest:
+    """The scenario's NAC: the reference NAC on the fast path with the scenario's Intune latency."""
+    from .nac_setup import build_nac
+
+    return build_nac(env, service, scenario, shard_seed)
+
+
+def run_world(
+    scenario: Scenario,
+    *,
+    shard_index: int = 0,
+    shard_count: int = 1,
+    nac_factory: NacFactory | None = None,
+    fast: bool | None = None,
+    trace: bool | None = None,
+    progress: Callable[[int], None] | None = None,
+    env: simpy.Environment | None = None,
+) -> WorldResult:
+    """Simulate shard ``shard_index`` of ``shard_count`` of ``scenario`` until its duration; return its numbers."""
+    from ..errors import ConfigError
+
+    if shard_count < 1 or not 0 <= shard_index < shard_count:
+        raise ConfigError(f"shard {shard_index} of {shard_count} does not exist", field="shard")
+    population = Population(scenario.population, scenario.seed)
+    devices = range(shard_index, population.size, shard_count)
+    if fast is None:
+        fast = len(devices) > FAST_THRESHOLD
+    if trace is None:
+        trace = len(devices) <= scenario.trace_devices
+    env = env or simpy.Environment()
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        service = build_intune(
+            env, scenario, population, devices, fast=fast, config=mock_config(scenario, shard_count)
+        )
+        shard_seed = (scenario.seed * 1_000_003 + shard_index * 7919 + shard_count) & 0x7FFF_FFFF
+        nac = (nac_factory or default_nac_factory)(env, service, scenario, shard_seed)
+        world = World(
+            env,
+            scenario,
+            population,
+            service,
+            nac,
+            devices=devices,
+            trace=trace,
+            record_onboarding=shard_index == 0,
+            progress=progress,
+        )
+        world.start()
+        gc.freeze()
+    finally:
+        if gc_was:
+            gc.enable()
+    try:
+        env.run(until=scenario.duration)
+    finally:
+        nac.stop()
+    result = world.finish()
+    result.shards = shard_count
+    return result
+
+
+def run_shard(shard: Any) -> WorldResult:
+    """The load runner's entry point: run one :class:`harness.load.shards.Shard`."""
+    scenario = shard.scenario
+    if shard.seed != scenario.seed:
+        scenario = scenario.model_copy(update={"seed": shard.seed})
+    devices = shard.devices
+    result = run_world(
+        scenario,
+        shard_index=devices.start if devices.step > 1 or shard.count > 1 else 0,
+        shard_count=shard.count,
+        trace=bool(shard.trace) or None,
+        progress=shard.report,
+    )
+    shard.report(shard.size)
+    return result
