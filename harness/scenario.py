@@ -409,8 +409,9 @@ class NacSpec(_Model):
     adapter: str = "reference"
     profile: Profile = Profile.CR_CISCO
     identity: IdentitySource = IdentitySource.CERTIFICATE
-    polling_interval: float = 15 * 60
-    """How often the NAC polls Intune's noncompliant list (and CoAs connected devices)."""
+    polling_interval: float = 4 * 3600
+    """How often the NAC polls Intune's noncompliant list (and CoAs connected devices); Intune allows
+    the broad query once per 4 hours (RES-02), so the reference NAC refuses anything shorter."""
     cache_ttl: float = 5 * 60
     decision_budget: float = 0.3
     options: dict[str, Any] = Field(default_factory=dict)
