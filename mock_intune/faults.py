@@ -11,9 +11,9 @@ calls :func:`set_fault`) and kept in the store, so every server worker applies t
    sent in the ``X-Mock-Latency-Ms`` response header for a SimPy client to model (see
    :mod:`mock_intune.virtual_transport`);
 3. **timeout** — with probability ``timeout_rate`` the request hangs: served mode sleeps
-   ``timeout_s`` then answers 504; virtual mode answers 504 at once with ``X-Mock-Timeout: 1``
-   (and the hang time in ``X-Mock-Latency-Ms``), which the virtual transport turns into
-   ``httpx.ReadTimeout``;
+   ``timeout_s`` (at most :data:`SLEEP_CAP_S`, as a served worker is killed at 60 s) then answers
+   504; virtual mode answers 504 at once with ``X-Mock-Timeout: 1`` (and the hang time in
+   ``X-Mock-Latency-Ms``), which the virtual transport turns into ``httpx.ReadTimeout``;
 4. **error** — with probability ``error_rate`` the request fails with ``error_status``.
 
 Injected errors render in the surface's own error shape. A 429 or 503 carries ``Retry-After:
@@ -47,6 +47,9 @@ LATENCY_HEADER = "X-Mock-Latency-Ms"
 TIMEOUT_HEADER = "X-Mock-Timeout"
 ERROR_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 DEFAULT_SEED = 20260105
+SLEEP_CAP_S = 50.0
+"""Longest a served worker sleeps for one fault: below gunicorn's 60 s worker timeout, which would
+otherwise kill the worker (virtual mode reports the full drawn value)."""
 _SPEC_FIELDS = frozenset(
     {
         "latency",
@@ -372,7 +375,7 @@ def apply_fault(service: MockIntune, surface: Surface) -> Response | None:
             detail["_injected_ms"] = spec.timeout_s * 1000.0
             headers = {TIMEOUT_HEADER: "1", LATENCY_HEADER: f"{spec.timeout_s * 1000.0:.3f}"}
         else:
-            time.sleep(spec.timeout_s)
+            time.sleep(min(spec.timeout_s, SLEEP_CAP_S))
         return _error(surface, 504, spec, "injected timeout", headers)
     if d.latency_ms > 0:
         detail["injected_latency_ms"] = round(d.latency_ms, 3)
@@ -380,7 +383,7 @@ def apply_fault(service: MockIntune, surface: Surface) -> Response | None:
             detail["_injected_ms"] = d.latency_ms
             headers[LATENCY_HEADER] = f"{d.latency_ms:.3f}"
         else:
-            time.sleep(d.latency_ms / 1000.0)
+            time.sleep(min(d.latency_ms / 1000.0, SLEEP_CAP_S))
     if d.error:
         detail["fault"] = f"error {spec.error_status}"
         return _error(surface, spec.error_status, spec, "injected error", headers)
