@@ -98,6 +98,7 @@ class CoreIntuneClient:
         self.portal_url = portal_url
         self.log_calls = log_calls
         self.timeout_s = timeout_s
+        self._granted_until: float | None = None
         self.latency_s = 0.0
         self.calls = 0
 
@@ -149,12 +150,22 @@ class CoreIntuneClient:
             )
 
     def _permission_check(self) -> None:
+        """403 unless the app holds the profile's permission (ONB-05).
+
+        Like the roles inside an access token, the answer is kept for a token lifetime (mock time).
+        """
+        now = self.service.now().timestamp()
+        if self._granted_until is not None and now < self._granted_until:
+            return
         app = self.service.app(self.client_id)
         if self.profile is Profile.GRAPH:
             if not app.has(*GRAPH_DEVICE_PERMISSIONS):
-                raise IntegrationError("403 Forbidden: app lacks DeviceManagementManagedDevices.Read.All")
+                raise IntegrationError(
+                    "403 Forbidden: app lacks DeviceManagementManagedDevices.Read.All", status=403
+                )
         elif not app.has(Permission.GET_DEVICE_COMPLIANCE):
             raise IntegrationError("403 Forbidden: app lacks get_device_compliance", status=403)
+        self._granted_until = now + self.service.config.token_lifetime_s
 
     def prepare(self) -> None:
         self._permission_check()
