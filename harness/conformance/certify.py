@@ -17,6 +17,7 @@ Exit codes: see :mod:`.results` (0 certified, 1 a rule failed, 2 the harness cou
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
 import os
 import shutil
@@ -83,6 +84,7 @@ def certify(
     features: str | Path | None = None,
     rules: Sequence[str] = (),
     pytest_args: Sequence[str] = (),
+    plugins: Sequence[str] | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> CertifyRun:
     """Certify the NAC described by ``capability_path``; write the reports; return the result.
@@ -90,6 +92,7 @@ def certify(
     Raises :class:`~harness.errors.CapabilityError` / ``WaiverError`` for bad input and
     :class:`~harness.errors.NacUnreachable` for a wire NAC that does not answer (all exit code 2 at
     the CLI). Rule failures and harness errors inside the run are verdicts, not exceptions.
+    ``plugins`` replaces the pytest plugins the suite loads (default :data:`SUITE_PLUGINS`).
     """
     cap_path = Path(capability_path)
     capability = load_capability(cap_path)
@@ -103,7 +106,12 @@ def certify(
     run_dir = _fresh_run_dir(Path(out), run_name) if run_name else _unique_run_dir(Path(out))
     started = dt.datetime.now(dt.UTC).timestamp()
     records, collection, harness_problems, status = _run_suite(
-        cap_path, features_dir, run_dir, [r.id for r in selected] if rules else [], pytest_args, echo
+        cap_path,
+        features_dir,
+        run_dir,
+        [r.id for r in selected] if rules else [],
+        [*suite_plugins(plugins), *pytest_args],
+        echo,
     )
     certification = judge(
         records,
@@ -171,6 +179,19 @@ def _fresh_run_dir(out: Path, run_name: str) -> Path:
     return run_dir
 
 
+SUITE_PLUGINS = ("pytest_bdd.plugin", "pytest_timeout", "harness.conformance.plugin")
+"""The pytest plugins a suite run loads (the step library's plugin when it is installed)."""
+
+
+def suite_plugins(names: Sequence[str] | None = None) -> list[str]:
+    """``-p NAME`` for each plugin that is installed."""
+    args: list[str] = []
+    for name in SUITE_PLUGINS if names is None else names:
+        if importlib.util.find_spec(name) is not None:
+            args += ["-p", name]
+    return args
+
+
 def _run_suite(
     cap_path: Path,
     features_dir: Path,
@@ -198,7 +219,9 @@ def _run_suite(
             f"--cucumberjson={(run_dir / 'cucumber.json').resolve()}",
             *pytest_args,
         ]
-        env = {**os.environ, CAPABILITY_ENV: str(cap_path.resolve())}
+        # Only the plugins the suite needs: autoloading every installed pytest plugin (hypothesis,
+        # faker, schemathesis, …) costs seconds per run and lets foreign plugins change the run.
+        env = {**os.environ, CAPABILITY_ENV: str(cap_path.resolve()), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
         if echo:
             echo(f"running the conformance suite in {features_dir} …")
         try:

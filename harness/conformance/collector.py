@@ -83,6 +83,8 @@ class ScenarioRecord:
     feature: str
     feature_file: str
     line: int = 0
+    base_name: str = ""
+    """The scenario's name in the feature file (``name`` adds the profile / example it ran with)."""
     tags: list[str] = field(default_factory=list)
     feature_tags: list[str] = field(default_factory=list)
     outcome: Outcome = Outcome.NOT_RUN
@@ -107,6 +109,7 @@ class ScenarioRecord:
         return {
             "nodeid": self.nodeid,
             "name": self.name,
+            "base_name": self.base_name,
             "feature": self.feature,
             "feature_file": self.feature_file,
             "line": self.line,
@@ -128,6 +131,7 @@ class ScenarioRecord:
         return cls(
             nodeid=data["nodeid"],
             name=data["name"],
+            base_name=data.get("base_name", ""),
             feature=data["feature"],
             feature_file=data["feature_file"],
             line=data["line"],
@@ -306,12 +310,17 @@ def _record_for(item: pytest.Item) -> ScenarioRecord:
         )
     feature = template.feature
     name = template.name
-    params = getattr(getattr(item, "callspec", None), "params", {}).get("_pytest_bdd_example")
-    if params:
-        name += " [" + ", ".join(f"{k}={v}" for k, v in params.items()) + "]"
+    params = dict(getattr(getattr(item, "callspec", None), "params", {}))
+    example = params.pop("_pytest_bdd_example", None)
+    if example:
+        name += " [" + ", ".join(f"{k}={v}" for k, v in example.items()) + "]"
+    variant = [str(v) for v in params.values() if v is not None]  # e.g. the Intune profile
+    if variant:
+        name += " [" + ", ".join(variant) + "]"
     record = ScenarioRecord(
         nodeid=item.nodeid,
         name=name,
+        base_name=template.name,
         feature=feature.name or feature.rel_filename,
         feature_file=feature.rel_filename,
         line=template.line_number,

@@ -210,12 +210,12 @@ def judge(
 def _judge_scenario(rec: ScenarioRecord, waivers: WaiverBook) -> ScenarioResult:
     rule_ids = set(rec.rule_ids)
     if rec.outcome is Outcome.PASSED:
-        waivers.covering(rec.name, rule_ids, failed=False)
+        waivers.covering(rec.name, rule_ids, failed=False, base_name=rec.base_name)
         if rec.deviations:
             return ScenarioResult(rec, Verdict.WARNING, "declared deviation: " + "; ".join(rec.deviations))
         return ScenarioResult(rec, Verdict.PASSED)
     if rec.outcome is Outcome.FAILED:
-        waiver = waivers.covering(rec.name, rule_ids, failed=True)
+        waiver = waivers.covering(rec.name, rule_ids, failed=True, base_name=rec.base_name)
         if waiver is not None:
             expiry = f", until {waiver.expires}" if waiver.expires else ""
             return ScenarioResult(

@@ -19,6 +19,7 @@ File format::
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -68,11 +69,15 @@ class Waiver(BaseModel):
     def expired(self, today: dt.date) -> bool:
         return self.expires is not None and self.expires < today
 
-    def matches(self, scenario_name: str, rule_ids: set[str] | frozenset[str]) -> bool:
-        """True when this waiver is about a scenario with this name and these rule tags."""
+    def matches(self, scenario_names: Sequence[str], rule_ids: set[str] | frozenset[str]) -> bool:
+        """True when this waiver is about a scenario with one of these names and these rule tags.
+
+        A scenario has its name in the feature file and the name of one run (with the profile it ran
+        under, ``… [graph]``): a waiver may name either.
+        """
         if self.rule is not None:
             return self.rule in rule_ids
-        return self.scenario == scenario_name
+        return self.scenario in scenario_names
 
 
 class WaiverFile(BaseModel):
@@ -116,12 +121,18 @@ class WaiverBook:
     _matched: dict[int, list[tuple[str, bool]]] = field(default_factory=dict)
 
     def covering(
-        self, scenario_name: str, rule_ids: set[str] | frozenset[str], *, failed: bool
+        self,
+        scenario_name: str,
+        rule_ids: set[str] | frozenset[str],
+        *,
+        failed: bool,
+        base_name: str = "",
     ) -> Waiver | None:
         """The first live waiver matching a scenario that ran; record the match and its outcome."""
         chosen: Waiver | None = None
+        names = [scenario_name, base_name] if base_name else [scenario_name]
         for i, waiver in enumerate(self.waivers):
-            if waiver.matches(scenario_name, rule_ids):
+            if waiver.matches(names, rule_ids):
                 self._matched.setdefault(i, []).append((scenario_name, failed))
                 if chosen is None and not waiver.expired(self.today):
                     chosen = waiver

@@ -135,3 +135,5 @@ def write_capability(
 
 
 SAMPLE_RULES = ("ACC-01", "ACC-03", "RES-03")
+SAMPLE_PLUGINS = ("pytest_bdd.plugin",)
+"""The sample suite runs with pytest-bdd alone (not the real step library's plugin)."""
