@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from nac_world import CR, NAC, World, guid, make_world
 
@@ -206,3 +208,51 @@ def test_bad_service_base_is_rejected(w: World, bad: str) -> None:
     with pytest.raises(InputError) as err:
         w.svc.set_service_base(bad)
     assert err.value.where == "service_base_url"
+
+
+@pytest.mark.served
+def test_served_mock_advertises_itself_and_the_move_is_followed(served_mock: object) -> None:
+    """On a real server (127.0.0.1, port 0, TLS): discovery → uri on that origin → CR answers there;
+    after a move (admin API) the old uri fails and the re-discovered one works."""
+    import httpx
+
+    served: Any = served_mock
+    base, tenant = served.base_url, served.tenant_id
+
+    def token(scope: str) -> str:
+        resp = http.post(
+            f"{base}/{tenant}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": served.client_id,
+                "client_secret": served.client_secret,
+                "scope": scope,
+            },
+        )
+        assert resp.status_code == 200, resp.text
+        return str(resp.json()["access_token"])
+
+    def discover() -> str:
+        resp = http.get(f"{base}{GRAPH_PATH}", headers={"Authorization": f"Bearer {graph}"})
+        assert resp.status_code == 200, resp.text
+        return str(by_provider(resp.json())["ComplianceRetrievalService"]["uri"])
+
+    admin = {"Authorization": f"Bearer {served.info.admin_token}"}
+    with httpx.Client(verify=served.ca_file, trust_env=False, timeout=30) as http:
+        graph = token("https://graph.microsoft.com/.default")
+        nac = {"Authorization": f"Bearer {token('https://api.manage.microsoft.com//.default')}"}
+        uri = discover()
+        assert uri == f"{base}{CR}"
+        info = "/ciscoise/mdminfo/?ise_api_version=3"
+        assert http.get(uri + info, headers=nac).status_code == 200
+        try:
+            moved = http.put(f"{base}/admin/service-endpoint", json={"base_url": "/fef-09"}, headers=admin)
+            assert moved.status_code == 200, moved.text
+            assert http.get(uri + info, headers=nac).status_code == 404
+            new_uri = discover()
+            assert new_uri == f"{base}/fef-09{CR}"
+            resp = http.get(new_uri + info, headers=nac)
+            assert resp.status_code == 200 and f"/fef-09{CR}/cisco".encode() in resp.content
+        finally:
+            http.put(f"{base}/admin/service-endpoint", json={"base_url": None}, headers=admin)
+        assert http.get(uri + info, headers=nac).status_code == 200
