@@ -10,8 +10,9 @@ Accepted identifiers (first match wins):
 
 * Intune device ID: ``deviceId``, ``device_id``, ``intuneDeviceId``, ``guid``, ``id``;
 * MAC address (any separators): ``mac``, ``macaddress``, ``macAddress``, ``client_mac``,
-  ``clientMac``, ``endpoint_mac`` (captive redirects of ISE, ClearPass, Meraki and others carry
-  the client MAC under one of these names; ISE's own MDM redirect adds ``mac=``).
+  ``clientMac``, ``endpoint_mac``. Which name a NAC appends to ``redirect_url`` is not documented
+  (the research found no source); these are the spellings captive-portal redirects commonly use,
+  and a NAC that appends something else shows up in the call log as a 400 ``MissingDevice``.
 
 An unknown or unenrolled device gets a page that says to enroll, with a link to the Company Portal.
 No identifier, or a malformed one, is a 400 page naming the parameter. No sign-in is modelled.
