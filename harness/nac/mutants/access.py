@@ -1,0 +1,3 @@
+"""Mutants breaking the access rules."""
+
+from __future__ import annotations

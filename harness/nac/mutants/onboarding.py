@@ -1,0 +1,3 @@
+"""Mutants breaking the onboarding rules."""
+
+from __future__ import annotations

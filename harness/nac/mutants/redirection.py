@@ -1,0 +1,3 @@
+"""Mutants breaking the redirection rules."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Mutants breaking the resilience rules."""
+
+from __future__ import annotations

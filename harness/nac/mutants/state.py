@@ -1,0 +1,3 @@
+"""Mutants breaking the state rules."""
+
+from __future__ import annotations
