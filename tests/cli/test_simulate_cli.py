@@ -80,3 +80,69 @@ def test_bad_run_name_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: P
     )
     assert code == 2
     assert "--run-name" in err and "../escape" in err
+
+
+SMALL_OFFICE = ROOT / "scenarios" / "small-office.yaml"
+
+
+def test_small_office_end_to_end_is_deterministic_and_names_every_path(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from html.parser import HTMLParser
+
+    code, out, err = run_cli(capsys, "simulate", str(SMALL_OFFICE), "--out", str(tmp_path), "--run-name", "a")
+    assert code == 0, err
+    for row in (
+        "devices",
+        "access granted",
+        "redirected",
+        "denied",
+        "time to access p50 / p95 / p99",
+        "remediations",
+        "Intune calls",
+        "throttled calls",
+        "CoAs",
+        "devices left without earned access",
+    ):
+        assert row in out
+    code, _, err = run_cli(capsys, "simulate", str(SMALL_OFFICE), "--out", str(tmp_path), "--run-name", "b")
+    assert code == 0, err
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert (a / "results.json").read_bytes() == (b / "results.json").read_bytes()
+    assert (a / "trace.csv.gz").read_bytes() == (b / "trace.csv.gz").read_bytes()
+    code, _, err = run_cli(
+        capsys, "simulate", str(SMALL_OFFICE), "--out", str(tmp_path), "--run-name", "c", "--seed", "43"
+    )
+    assert code == 0, err
+    assert (a / "results.json").read_bytes() != (tmp_path / "c" / "results.json").read_bytes()
+
+    class Paths(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.devices: dict[str, list[int]] = {}
+            self.figures: list[str] = []
+            self._cur: str | None = None
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            d = dict(attrs)
+            if tag == "figure":
+                self.figures.append(d.get("id") or "")
+            if tag == "tr" and d.get("class") == "device-path":
+                self._cur = d.get("data-device") or ""
+                self.devices[self._cur] = []
+            if tag == "li" and self._cur and d.get("data-step"):
+                self.devices[self._cur].append(int(d["data-step"] or 0))
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "tr":
+                self._cur = None
+
+    p = Paths()
+    p.feed((a / "report.html").read_text(encoding="utf-8"))
+    assert len(p.figures) == 4
+    devices = {d for d in p.devices if d.startswith("dev-")}
+    assert len(devices) == 50
+    assert p.devices["nac"][:3] == [1, 2, 3]  # the NAC's onboarding: steps 1-3
+    connected = [d for d in devices if p.devices[d][-1] == 9]
+    assert connected and all(p.devices[d][0] == 4 for d in devices)
+    assert any({6, 7} <= set(p.devices[d]) for d in devices)  # someone was redirected and re-verified

@@ -89,3 +89,39 @@ def test_a_failing_shard_fails_the_run() -> None:
 
     with pytest.raises(RuntimeError, match="shard exploded"):
         run_shards(InlineExecutor(), boom, plan_shards(4, 2, seed=1).shards)
+
+
+def real_results(choice: ExecutorChoice) -> bytes:
+    """``small-office`` through the product's SimPy world, as ``nac-harness simulate`` runs it."""
+    from pathlib import Path
+
+    from harness.load.shards import shared_limits
+    from harness.scenario import load_scenario
+    from harness.sim.world import run_shard as world_shard
+
+    path = Path(__file__).resolve().parent.parent.parent / "scenarios" / "small-office.yaml"
+    sc = load_scenario(path)
+    out = run_simulation(
+        world_shard,
+        population=sc.population.size,
+        seed=sc.seed,
+        choice=choice,
+        limits=shared_limits(sc),
+        scenario=sc,
+        trace=True,
+    )
+    doc = build_results(
+        aggregates_of(out.result),
+        scenario={"name": sc.name, "file": path.name},
+        seed=sc.seed,
+        shards=out.plan.to_json(),
+    )
+    return dumps(doc).encode()
+
+
+def test_real_world_same_bytes_on_process_pool_and_dask(dask_cluster: Any) -> None:
+    pool = real_results(ExecutorChoice("processes", 2))
+    dask = real_results(ExecutorChoice("dask", 2, dask_cluster.scheduler_address))
+    inline = real_results(ExecutorChoice("inline", 2))
+    assert pool == dask == inline
+    assert b'"devices": 50' in pool and b'"graph_requests"' in pool
