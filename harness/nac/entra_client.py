@@ -24,7 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 from ..errors import ConfigError
-from .intune_answers import IntegrationError, IntuneUnavailable, MalformedAnswer
+from .intune_answers import IntegrationError, IntuneUnavailable, MalformedAnswer, Throttled
 
 MANAGE_AUDIENCE = "https://api.manage.microsoft.com/"
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
@@ -180,6 +180,10 @@ class TokenSource:
         if self.latency_sink:
             self.latency_sink(resp, 0.0)
         data = _json_or_none(resp)
+        if resp.status_code == 429:
+            raw = resp.headers.get("Retry-After", "")
+            wait = float(raw) if raw.replace(".", "", 1).isdigit() else None
+            raise Throttled("Entra answered 429", status=429, retry_after=wait)
         if resp.status_code >= 500:
             raise IntuneUnavailable(f"Entra answered {resp.status_code}", status=resp.status_code)
         if resp.status_code != 200:
