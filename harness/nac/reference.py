@@ -59,7 +59,7 @@ class ReferenceNac(PollingMixin, ClientPolicy, NacUnderTest):
         if config is None:
             config = ReferenceNacConfig.from_mapping(fields)
         elif fields:
-            ReferenceNacConfig.from_mapping(fields)  # names unknown keys
+            ReferenceNacConfig.check_names(fields)
             config = replace(config, **fields)
         if 0 < config.polling_interval_s < self.min_polling_interval_s:
             raise ConfigError(

@@ -88,11 +88,16 @@ class ReferenceNacConfig:
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> ReferenceNacConfig:
         """Build from plain values (``nac.yaml`` kwargs); unknown keys are a :class:`ConfigError`."""
+        cls.check_names(data)
+        return cls(**data)
+
+    @classmethod
+    def check_names(cls, data: dict[str, Any]) -> None:
+        """:class:`ConfigError` naming the first unknown setting in ``data``."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(unknown)}", field=unknown[0])
-        return cls(**data)
 
     def credential(self) -> ClientCredential:
         if self.cert_pem is not None or self.key_pem is not None:
