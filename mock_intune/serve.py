@@ -36,6 +36,9 @@ SERVER_KEY_FILE = "server-key.pem"
 CLIENT_CERT_FILE = "client.pem"
 CLIENT_KEY_FILE = "client-key.pem"
 READY_PREFIX = "mock-intune ready: "
+DEFAULT_THREADS = 4
+"""gthread workers keep TLS connections alive; sync workers close each one, so every request pays a
+TLS handshake (about ten times slower under load, see docs/benchmarks.md)."""
 SERVICE_HOST = "fef.msub01.manage.microsoft.com"
 """The fake Intune service host the mock's certificate covers (a NAC's discovered endpoint host)."""
 
@@ -236,7 +239,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8443,
     workers: int = 2,
-    threads: int = 1,
+    threads: int = DEFAULT_THREADS,
     time_scale: float | None = None,
     config: MockConfig | None = None,
     app_factory: str | None = None,
@@ -338,7 +341,7 @@ class ServedMock:
         state_dir: str | Path,
         *,
         workers: int = 2,
-        threads: int = 1,
+        threads: int = DEFAULT_THREADS,
         time_scale: float | None = None,
         env: Mapping[str, str] | None = None,
         app_factory: str | None = None,
@@ -505,7 +508,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8443, help="TCP port; 0 picks a free one (default 8443)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     parser.add_argument(
-        "--threads", type=int, default=1, help="threads per worker; above 1 uses gthread workers (default 1)"
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help=f"threads per worker; 1 gives sync workers, more gthread workers with keep-alive "
+        f"(default {DEFAULT_THREADS})",
     )
     parser.add_argument(
         "--time-scale", type=float, default=None, help="speed-up of the mock's clock over the wall clock"

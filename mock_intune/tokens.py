@@ -68,7 +68,17 @@ class TokenAuthority:
         der = self._public.public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
+        self._verified: dict[str, dict[str, Any]] = {}
         self.kid = base64.urlsafe_b64encode(hashlib.sha1(der).digest()).rstrip(b"=").decode()  # noqa: S324
+
+    VERIFIED_CACHE_SIZE = 4096
+    """Signature checks remembered per worker, by exact token string (expiry, audience and tenant
+    are still judged on every request): a NAC reuses one token for many queries (ONB-03)."""
+
+    def _remember(self, token: str, claims: dict[str, Any]) -> None:
+        if len(self._verified) >= self.VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = dict(claims)
 
     def jwks(self) -> dict[str, Any]:
         """The JSON Web Key Set that Entra publishes at ``discovery/keys``."""
@@ -128,17 +138,31 @@ class TokenAuthority:
                 code="InvalidAuthenticationToken",
                 headers=challenge,
             )
-        try:
-            claims = jwt.decode(
-                token.strip(),
-                self._public,
-                algorithms=["RS256"],
-                options={"verify_exp": False, "verify_aud": False, "verify_iat": False, "verify_nbf": False},
-            )
-        except jwt.PyJWTError as exc:
-            raise RequestError(
-                401, f"Access token is invalid: {exc}", code="InvalidAuthenticationToken", headers=challenge
-            ) from exc
+        token = token.strip()
+        cached = self._verified.get(token)
+        if cached is not None:
+            claims = dict(cached)
+        else:
+            try:
+                claims = jwt.decode(
+                    token,
+                    self._public,
+                    algorithms=["RS256"],
+                    options={
+                        "verify_exp": False,
+                        "verify_aud": False,
+                        "verify_iat": False,
+                        "verify_nbf": False,
+                    },
+                )
+            except jwt.PyJWTError as exc:
+                raise RequestError(
+                    401,
+                    f"Access token is invalid: {exc}",
+                    code="InvalidAuthenticationToken",
+                    headers=challenge,
+                ) from exc
+            self._remember(token, claims)
         now = int(self.clock.now().timestamp())
         if int(claims.get("exp", 0)) <= now:
             raise RequestError(

@@ -1,0 +1,283 @@
+"""Throughput of the served mock: CR device queries beside a trivial Flask endpoint, measured with wrk.
+
+Both apps run under the same gunicorn settings (TLS, same worker count) in the same run, loaded by
+Debian's ``wrk`` (a Python client tops out near 1,000 requests/s on two cores and would measure
+itself). The real query is ``GET {CR}/cisco/devices/?paging=0&querycriteria=guid&value=<guid>&filter=all``
+with a valid bearer token: token check, lookup, XML, call-log write. Target: the real query at
+>= 0.5x the trivial endpoint's rate, p99 <= 20 ms.
+
+    .venv/bin/python benchmarks/mock_throughput.py --write-doc
+
+``--write-doc`` replaces this benchmark's section of ``docs/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mock_intune.config import MockConfig  # noqa: E402
+from mock_intune.model import ComplianceState, Device  # noqa: E402
+from mock_intune.serve import DEFAULT_THREADS, ServedMock  # noqa: E402
+from mock_intune.service import MockIntune  # noqa: E402
+from mock_intune.service_base import CR_SERVICE_PATH  # noqa: E402
+
+DOC = ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- mock_throughput:start -->", "<!-- mock_throughput:end -->"
+TRIVIAL_PATH = "/bench/trivial"
+
+
+def trivial_app(config: MockConfig) -> Flask:
+    """The baseline: one Flask route that returns a constant, nothing else (no token, no store)."""
+    app = Flask("bench_trivial")
+
+    @app.get(TRIVIAL_PATH)
+    def trivial() -> tuple[str, int, dict[str, str]]:
+        return "ok", 200, {"Content-Type": "text/plain"}
+
+    return app
+
+
+@dataclass
+class WrkResult:
+    """One wrk run: rate, latency percentiles (ms), and errors."""
+
+    label: str
+    url: str
+    requests_per_s: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    requests: int
+    non_2xx: int
+    socket_errors: str
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(value: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value.strip())
+    if not m:
+        raise ValueError(f"cannot read wrk latency {value!r}")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_wrk(label: str, url: str, out: str) -> WrkResult:
+    """Read wrk's ``--latency`` report."""
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    pct = {p: re.search(rf"^\s+{p}%\s+(\S+)", out, re.M) for p in ("50", "90", "99")}
+    if not rate or not total or not all(pct.values()):
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sock = re.search(r"Socket errors:(.*)", out)
+    return WrkResult(
+        label=label,
+        url=url,
+        requests_per_s=float(rate.group(1)),
+        p50_ms=_ms(pct["50"].group(1)),  # type: ignore[union-attr]
+        p90_ms=_ms(pct["90"].group(1)),  # type: ignore[union-attr]
+        p99_ms=_ms(pct["99"].group(1)),  # type: ignore[union-attr]
+        requests=int(total.group(1)),
+        non_2xx=int(non2xx.group(1)) if non2xx else 0,
+        socket_errors=sock.group(1).strip() if sock else "",
+    )
+
+
+def run_wrk(label: str, url: str, args: argparse.Namespace, headers: dict[str, str]) -> WrkResult:
+    cmd = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--latency",
+        "--timeout",
+        "5s",
+    ]
+    for k, v in headers.items():
+        cmd += ["-H", f"{k}: {v}"]
+    cmd.append(url)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return parse_wrk(label, url, out)
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model or platform.processor(),
+        "python": platform.python_version(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def bench(args: argparse.Namespace) -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian package 'wrk')")
+    guid = str(uuid.uuid4())
+    env = {"PYTHONPATH": os.pathsep.join([str(ROOT / "benchmarks"), os.environ.get("PYTHONPATH", "")])}
+    if args.no_call_log:
+        env["MOCK_INTUNE_LOG_CALLS"] = "false"
+    with tempfile.TemporaryDirectory(prefix="mock-bench-") as tmp:
+        with ServedMock(
+            Path(tmp) / "mock", workers=args.workers, threads=args.server_threads, env=env
+        ) as served:
+            MockIntune(MockConfig(database=served.info.database)).seed(
+                [
+                    Device(
+                        intune_id=guid,
+                        azure_ad_device_id=str(uuid.uuid4()),
+                        device_name="BENCH-1",
+                        wifi_mac="0A1B2C3D4E5F",
+                        compliance_state=ComplianceState.COMPLIANT,
+                    )
+                ]
+            )
+            with httpx.Client(verify=served.ca_file, trust_env=False) as http:
+                token = http.post(
+                    served.info.token_url_v2,
+                    data={
+                        "grant_type": "client_credentials",
+                        "client_id": served.client_id,
+                        "client_secret": served.client_secret,
+                        "scope": "https://api.manage.microsoft.com//.default",
+                    },
+                ).json()["access_token"]
+                url = (
+                    f"{served.base_url}{CR_SERVICE_PATH}/cisco/devices/"
+                    f"?paging=0&querycriteria=guid&value={guid}&filter=all"
+                )
+                check = http.get(url, headers={"Authorization": f"Bearer {token}"})
+                if check.status_code != 200 or guid not in check.text:
+                    raise SystemExit(
+                        f"the CR query does not answer as expected: {check.status_code} {check.text}"
+                    )
+            real = run_wrk("CR device query (guid)", url, args, {"Authorization": f"Bearer {token}"})
+        with ServedMock(
+            Path(tmp) / "trivial",
+            workers=args.workers,
+            threads=args.server_threads,
+            env=env,
+            app_factory="mock_throughput:trivial_app",
+        ) as trivial_served:
+            trivial = run_wrk("trivial Flask endpoint", f"{trivial_served.base_url}{TRIVIAL_PATH}", args, {})
+    ratio = real.requests_per_s / trivial.requests_per_s if trivial.requests_per_s else 0.0
+    return {
+        "machine": machine(),
+        "settings": {
+            "gunicorn_workers": args.workers,
+            "threads_per_worker": args.server_threads,
+            "worker_class": "gthread" if args.server_threads > 1 else "sync",
+            "tls": True,
+            "wrk_threads": args.threads,
+            "wrk_connections": args.connections,
+            "duration_s": args.duration,
+            "call_log": not args.no_call_log,
+        },
+        "real": asdict(real),
+        "trivial": asdict(trivial),
+        "ratio": round(ratio, 3),
+        "meets_target": ratio >= 0.5 and real.p99_ms <= 20.0 and real.non_2xx == 0,
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    m, s, r, t = result["machine"], result["settings"], result["real"], result["trivial"]
+    verdict = "meets" if result["meets_target"] else "does NOT meet"
+    return "\n".join(
+        [
+            START,
+            "## Mock Intune throughput: CR device query vs a trivial endpoint",
+            "",
+            f"Measured {m['date']} on {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, by "
+            "`benchmarks/mock_throughput.py` (load generator: Debian `wrk`, same settings for both rows, "
+            "same run). The machine is shared with other work, so rates vary run to run.",
+            "",
+            f"Server: gunicorn, {s['gunicorn_workers']} {s['worker_class']} workers"
+            + (f" x {s['threads_per_worker']} threads" if s["threads_per_worker"] > 1 else "")
+            + f", HTTPS (generated CA), SQLite state in WAL mode, call log {'on' if s['call_log'] else 'off'}. "
+            f"Load: `wrk -t{s['wrk_threads']} -c{s['wrk_connections']} -d{s['duration_s']}s --latency`.",
+            "",
+            "| endpoint | requests/s | p50 ms | p90 ms | p99 ms | non-2xx |",
+            "|---|---:|---:|---:|---:|---:|",
+            f"| {r['label']} | {r['requests_per_s']:.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | "
+            f"{r['p99_ms']:.2f} | {r['non_2xx']} |",
+            f"| {t['label']} | {t['requests_per_s']:.0f} | {t['p50_ms']:.2f} | {t['p90_ms']:.2f} | "
+            f"{t['p99_ms']:.2f} | {t['non_2xx']} |",
+            "",
+            f"Ratio real / trivial: **{result['ratio']:.2f}**; target >= 0.5 and p99 <= 20 ms: "
+            f"the run **{verdict}** it.",
+            "",
+            "The real query is `GET {CR}/cisco/devices/?paging=0&querycriteria=guid&value=<guid>&filter=all` "
+            "with a bearer token: RS256 token check (every request), device lookup in SQLite, namespaced "
+            "XML, and one call-log row.",
+            END,
+        ]
+    )
+
+
+def write_doc(section: str) -> None:
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nMeasured numbers, with machine and date.\n"
+    if START in text and END in text:
+        before, rest = text.split(START, 1)
+        _, after = rest.split(END, 1)
+        text = before + section + after
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    DOC.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument(
+        "--server-threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help=f"threads per worker (default {DEFAULT_THREADS})",
+    )
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    parser.add_argument("--connections", type=int, default=4, help="wrk connections (default 4)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint (default 10)")
+    parser.add_argument("--no-call-log", action="store_true", help="switch the call log off (diagnosis only)")
+    parser.add_argument("--write-doc", action="store_true", help="replace this section of docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    result = bench(args)
+    print(json.dumps(result, indent=2))
+    section = render(result)
+    print(section)
+    if args.write_doc:
+        write_doc(section)
+    return 0 if result["meets_target"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
