@@ -249,6 +249,24 @@ class Store:
         ).fetchone()
         return device_from_json(json.loads(row[0])) if row else None
 
+    INDEXED_COLUMNS = frozenset({"azure_ad_device_id", "wifi_mac", "ethernet_mac"})
+
+    def devices_where(
+        self, tenant_id: str, column: str, value: str, *, managed_only: bool = False
+    ) -> list[Device]:
+        """Every device whose indexed ``column`` equals ``value`` (already normalised), by id.
+
+        Several records can share an Entra device id or a MAC (a re-enrolled device keeps its
+        retired record), so lookups that must not miss one use this rather than ``find_by_*``.
+        """
+        if column not in self.INDEXED_COLUMNS:
+            raise ValueError(f"not an indexed device column: {column}")
+        sql = f"SELECT data FROM devices WHERE tenant_id=? AND {column}=?"  # noqa: S608 - fixed names
+        if managed_only:
+            sql += " AND managed=1"
+        sql += " ORDER BY intune_id"
+        return [device_from_json(json.loads(r[0])) for r in self.db.execute(sql, (tenant_id, value))]
+
     def devices(self, tenant_id: str, *, managed_only: bool = False) -> list[Device]:
         sql = "SELECT data FROM devices WHERE tenant_id=?"
         if managed_only:

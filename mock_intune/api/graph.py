@@ -113,22 +113,24 @@ def _shape(device: Device, state: ComplianceState, version: str, select: list[st
 
 
 def _candidates(svc: MockIntune, tenant_id: str, clauses: list[Clause]) -> list[Device]:
-    """Devices a filter could match, using the store's indexes where a clause allows it."""
+    """Managed devices a filter could match, using the store's indexes where a clause allows it."""
+    store = svc.store
     for clause in clauses:
         if clause.prop == "id":
-            found = svc.store.get_device(tenant_id, clause.value.lower())
-            return [found] if found else []
+            found = store.get_device(tenant_id, clause.value.lower())
+            return [found] if found and found.managed else []
         if clause.prop == "azureADDeviceId":
-            found = svc.store.find_by_azure_id(tenant_id, clause.value.lower())
-            return [found] if found else []
+            return store.devices_where(
+                tenant_id, "azure_ad_device_id", clause.value.lower(), managed_only=True
+            )
         if clause.prop in ("wiFiMacAddress", "ethernetMacAddress"):
             try:
                 mac = normalize_mac(clause.value)
             except ValueError:
                 return []
-            found = svc.store.find_by_mac(tenant_id, mac)
-            return [found] if found else []
-    return svc.store.devices(tenant_id, managed_only=True)
+            column = "wifi_mac" if clause.prop == "wiFiMacAddress" else "ethernet_mac"
+            return store.devices_where(tenant_id, column, mac, managed_only=True)
+    return store.devices(tenant_id, managed_only=True)
 
 
 @bp.get(f"/{VERSION}/deviceManagement/managedDevices")

@@ -359,3 +359,28 @@ def test_tenant_settings_no_policy_mark_shows_in_graph(
     svc.evaluate(guid(1))
     dev = client.get(f"{BASE}/{guid(1)}", headers=auth).get_json()
     assert dev["complianceState"] == "noncompliant"
+
+
+def test_filters_find_every_record_sharing_an_identifier(
+    svc: MockIntune, client: FlaskClient, auth: dict[str, str]
+) -> None:
+    # A re-enrolled device: the retired record and the new one share the Entra id and the MAC;
+    # a third device has that MAC as its Ethernet address. Only the managed Wi-Fi match is listed.
+    shared_aad = "aaaaaaaa-0000-4000-8000-00000000abcd"
+    svc.seed(
+        [
+            make_device(1, azure_ad_device_id=shared_aad, wifi_mac="0A0000000001"),
+            make_device(2, azure_ad_device_id=shared_aad, wifi_mac="0A0000000001"),
+            make_device(3, ethernet_mac="0A0000000001"),
+        ]
+    )
+    svc.retire(guid(1))
+    for flt in (f"azureADDeviceId eq '{shared_aad}'", "wiFiMacAddress eq '0a-00-00-00-00-01'"):
+        body = client.get(BASE, query_string={"$filter": flt}, headers=auth).get_json()
+        assert [d["id"] for d in body["value"]] == [guid(2)], flt
+    beta = client.get(
+        "/beta/deviceManagement/managedDevices",
+        query_string={"$filter": "ethernetMacAddress eq '0A0000000001'"},
+        headers=auth,
+    ).get_json()
+    assert [d["id"] for d in beta["value"]] == [guid(3)]
