@@ -1,16 +1,17 @@
-"""API etiquette: how politely the NAC under test used Intune, scored from the mock's call log.
+"""API etiquette: how politely the NAC under test used Intune, scored from what it sent the mock.
 
-Computed from the evidence of every scenario (each scenario's ``calls`` are the mock's call log
-entries, ``CallRecord.to_json()``; times are on the scenario's simulated clock, so intervals are
-only compared within one scenario). Four measures, 25 points each:
+Computed from the evidence of every scenario: the exchanges the bench saw at the NAC's transport
+(or, without them, the mock's own call log). Times are on each scenario's simulated clock, so
+intervals are only compared within one scenario. Four measures, 25 points each:
 
 * **calls per device** — compliance queries per device decided; ≤ 2 scores full, 6 or more none;
-* **broad-query frequency** — "all noncompliant devices" queries closer than 4 hours apart;
-  every one costs 5 points;
-* **back-off** — after a 429/503, the next call to the same surface comes no sooner than
-  ``Retry-After`` (or 1 s without one); every early retry costs 5 points;
-* **token reuse** — compliance queries per token request; 1 (a token per request) scores none,
-  ≥ 5 scores full.
+* **broad-query frequency** — "all noncompliant devices" queries (first pages; following a
+  ``paging_info`` / ``$skiptoken`` is the same query) closer than 4 hours apart; 5 points each;
+* **back-off** — after a 429/503 *with* ``Retry-After``, the next request on the same channel comes
+  no sooner; *without* one, a second immediate retry (under 1 s) after consecutive throttled
+  answers is a retry storm; 5 points each;
+* **token reuse** — a token request is wasted when the NAC already had a token for that audience
+  from under 50 minutes before and no 401 told it to renew; the points fall with the wasted share.
 """
 
 from __future__ import annotations
@@ -19,19 +20,24 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 BROAD_QUERY_MIN_INTERVAL_S = 4 * 3600.0
+TOKEN_FRESH_S = 50 * 60.0
+"""A token younger than this is still good (Entra's app-only tokens live an hour or more)."""
+IMMEDIATE_S = 1.0
 COMPLIANCE_SURFACES = frozenset({"cr_cisco", "legacy_cisco", "legacy_json", "graph"})
 TOKEN_SURFACES = frozenset({"entra"})
 
 
 @dataclass
 class Etiquette:
-    """The measures and the score (0–100) with one line of explanation each."""
+    """The measures and the score (0–100)."""
 
     compliance_queries: int = 0
     devices: int = 0
     token_requests: int = 0
+    wasted_tokens: int = 0
     broad_queries: int = 0
     broad_query_violations: int = 0
     throttled_answers: int = 0
@@ -43,18 +49,14 @@ class Etiquette:
     def calls_per_device(self) -> float | None:
         return self.compliance_queries / self.devices if self.devices else None
 
-    @property
-    def queries_per_token(self) -> float | None:
-        return self.compliance_queries / self.token_requests if self.token_requests else None
-
     def parts(self) -> dict[str, int]:
         """Sub-scores out of 25 each."""
         cpd = self.calls_per_device
         calls = 25 if cpd is None or cpd <= 2 else max(0, round(25 * (6 - cpd) / 4))
         broad = max(0, 25 - 5 * self.broad_query_violations)
         backoff = max(0, 25 - 5 * self.early_retries)
-        qpt = self.queries_per_token
-        token = 25 if qpt is None or qpt >= 5 else max(0, round(25 * (qpt - 1) / 4))
+        wasted = self.wasted_tokens / self.token_requests if self.token_requests else 0.0
+        token = round(25 * (1 - wasted))
         return {"calls_per_device": calls, "broad_queries": broad, "back_off": backoff, "token_reuse": token}
 
     @property
@@ -66,7 +68,7 @@ class Etiquette:
         return self.scenarios_with_calls > 0
 
     def to_json(self) -> dict[str, Any]:
-        cpd, qpt = self.calls_per_device, self.queries_per_token
+        cpd = self.calls_per_device
         return {
             "measured": self.measured,
             "score": self.score if self.measured else None,
@@ -75,7 +77,7 @@ class Etiquette:
             "devices": self.devices,
             "calls_per_device": None if cpd is None else round(cpd, 3),
             "token_requests": self.token_requests,
-            "queries_per_token": None if qpt is None else round(qpt, 3),
+            "wasted_tokens": self.wasted_tokens,
             "broad_queries": self.broad_queries,
             "broad_query_violations": self.broad_query_violations,
             "throttled_answers": self.throttled_answers,
@@ -83,6 +85,23 @@ class Etiquette:
             "scenarios_with_calls": self.scenarios_with_calls,
             "notes": self.notes,
         }
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request to the mock, in the few terms etiquette needs."""
+
+    at: float | None
+    seq: int
+    kind: str
+    """token | query | broad | page (a further page of a query) | other"""
+    channel: str
+    """Requests on one channel share a back-off (the kind of request)."""
+    status: int | None
+    retry_after_s: float | None
+    device: str = ""
+    audience: str = ""
+    """For a token request the audience asked for; otherwise the audience of the token presented."""
 
 
 def measure(evidences: Iterable[Mapping[str, Any] | None]) -> Etiquette:
@@ -95,7 +114,7 @@ def measure(evidences: Iterable[Mapping[str, Any] | None]) -> Etiquette:
         if not calls:
             continue
         result.scenarios_with_calls += 1
-        _measure_scenario(calls, evidence, result)
+        measure_scenario(calls, evidence, result)
     if result.broad_query_violations:
         n = result.broad_query_violations
         result.notes.append(
@@ -103,26 +122,11 @@ def measure(evidences: Iterable[Mapping[str, Any] | None]) -> Etiquette:
         )
     if result.early_retries:
         n = result.early_retries
-        result.notes.append(f"{n} retr{'y' if n == 1 else 'ies'} before Retry-After")
-    qpt = result.queries_per_token
-    if qpt is not None and qpt < 2:
-        result.notes.append(f"{qpt:.1f} compliance queries per token: tokens are not reused")
+        result.notes.append(f"{n} retr{'y' if n == 1 else 'ies'} before Retry-After or in a retry storm")
+    if result.wasted_tokens:
+        n = result.wasted_tokens
+        result.notes.append(f"{n} token request{'' if n == 1 else 's'} while a fresh token was in hand")
     return result
-
-
-@dataclass(frozen=True)
-class Call:
-    """One request to the mock, in the few terms etiquette needs."""
-
-    at: float | None
-    seq: int
-    kind: str
-    """token | query | broad | other"""
-    channel: str
-    """Requests on one channel share a back-off (the surface or the kind)."""
-    status: int | None
-    retry_after_s: float | None
-    device: str = ""
 
 
 def normalised_calls(evidence: Mapping[str, Any]) -> list[Call]:
@@ -144,54 +148,103 @@ _EXCHANGE_KIND = {
 
 
 def _from_exchange(x: Mapping[str, Any]) -> Call:
-    kind = _EXCHANGE_KIND.get(str(x.get("kind", "")), "other")
-    channel = "graph" if str(x.get("kind", "")).startswith("graph") else kind
-    return Call(_seconds(x), int(x.get("seq") or 0), kind, channel, x.get("status"), _retry_after(x))
+    raw_kind = str(x.get("kind", ""))
+    query = dict(parse_qsl(urlsplit(str(x.get("url", ""))).query))
+    kind = _EXCHANGE_KIND.get(raw_kind, "other")
+    if kind in ("query", "broad") and _is_next_page(query):
+        kind = "page"
+    form = x.get("form") or {}
+    audience = _audience(str(form.get("scope") or form.get("resource") or "")) if kind == "token" else ""
+    audience = audience or _audience(str(x.get("audience") or ""))
+    return Call(
+        _seconds(x),
+        int(x.get("seq") or 0),
+        kind,
+        raw_kind or kind,
+        x.get("status"),
+        _retry_after(x),
+        audience=audience,
+    )
 
 
 def _from_call_record(c: Mapping[str, Any]) -> Call:
     surface = str(c.get("surface", ""))
     detail = c.get("detail") or {}
+    query = dict(parse_qsl(str(c.get("query", ""))))
     if surface in TOKEN_SURFACES and "token" in str(c.get("path", "")):
         kind = "token"
     elif surface in COMPLIANCE_SURFACES and "mdminfo" not in str(c.get("path", "")).lower():
-        kind = "broad" if _is_broad(c) else "query"
+        kind = "page" if _is_next_page(query) else "broad" if _is_broad(c) else "query"
     else:
         kind = "other"
-    device = "" if kind != "query" else str(detail.get("value", ""))
+    device = str(detail.get("value", "")) if kind == "query" else ""
     return Call(_seconds(c), int(c.get("seq") or 0), kind, surface, c.get("status"), _retry_after(c), device)
 
 
-def _measure_scenario(calls: list[Call], evidence: Mapping[str, Any], result: Etiquette) -> None:
-    queries = [c for c in calls if c.kind in ("query", "broad")]
+def measure_scenario(calls: list[Call], evidence: Mapping[str, Any], result: Etiquette) -> None:
+    """Add one scenario's requests to ``result``."""
+    ordered = sorted(calls, key=lambda c: (c.at if c.at is not None else 0.0, c.seq))
+    queries = [c for c in ordered if c.kind in ("query", "broad")]
     result.compliance_queries += len(queries)
-    result.token_requests += sum(1 for c in calls if c.kind == "token")
     devices = {
         str(d.get("device"))
         for d in evidence.get("decisions") or []
         if isinstance(d, Mapping) and d.get("device")
     }
-    if not devices:
-        devices = {c.device for c in queries if c.device}
-    result.devices += len(devices)
+    result.devices += len(devices or {c.device for c in queries if c.device})
 
-    broad_times = sorted(c.at for c in calls if c.kind == "broad" and c.at is not None)
-    result.broad_queries += sum(1 for c in calls if c.kind == "broad")
+    broad_times = [c.at for c in ordered if c.kind == "broad" and c.at is not None]
+    result.broad_queries += sum(1 for c in ordered if c.kind == "broad")
     result.broad_query_violations += sum(
         1 for a, b in zip(broad_times, broad_times[1:], strict=False) if b - a < BROAD_QUERY_MIN_INTERVAL_S
     )
+    _measure_back_off(ordered, result)
+    _measure_tokens(ordered, result)
 
-    ordered = sorted(calls, key=lambda c: (c.at if c.at is not None else 0.0, c.seq))
+
+def _measure_back_off(ordered: list[Call], result: Etiquette) -> None:
+    throttled_run: dict[str, int] = {}
     for i, call in enumerate(ordered):
         if call.status not in (429, 503):
+            throttled_run[call.channel] = 0
             continue
         result.throttled_answers += 1
+        run = throttled_run[call.channel] = throttled_run.get(call.channel, 0) + 1
         nxt = next((c for c in ordered[i + 1 :] if c.channel == call.channel), None)
         if nxt is None or call.at is None or nxt.at is None:
             continue
-        wait = call.retry_after_s if call.retry_after_s is not None else 1.0
-        if nxt.at - call.at + 1e-6 < wait:
-            result.early_retries += 1
+        gap = nxt.at - call.at
+        if call.retry_after_s is not None:
+            early = gap + 1e-6 < call.retry_after_s
+        else:
+            early = run >= 2 and gap < IMMEDIATE_S
+        result.early_retries += int(early)
+
+
+def _measure_tokens(ordered: list[Call], result: Etiquette) -> None:
+    last_token: dict[str, float] = {}
+    told_to_renew: set[str] = set()
+    for call in ordered:
+        if call.kind == "token":
+            result.token_requests += 1
+            at = call.at if call.at is not None else 0.0
+            before = last_token.get(call.audience)
+            if before is not None and at - before < TOKEN_FRESH_S and call.audience not in told_to_renew:
+                result.wasted_tokens += 1
+            last_token[call.audience] = at
+            told_to_renew.discard(call.audience)
+        elif call.status == 401:
+            told_to_renew.add(call.audience)
+
+
+def _audience(value: str) -> str:
+    """``https://api.manage.microsoft.com//.default`` and ``…com/`` name the same audience."""
+    return value.removesuffix("/.default").rstrip("/").lower()
+
+
+def _is_next_page(query: Mapping[str, str]) -> bool:
+    paging = query.get("paging")
+    return bool((paging and paging not in ("0", "")) or "$skiptoken" in query or "$skip" in query)
 
 
 def _is_broad(call: Mapping[str, Any]) -> bool:
