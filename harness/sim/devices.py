@@ -131,8 +131,17 @@ def walk(
         # -- step 4: connect --------------------------------------------------------------
         if reassociate:
             world.set_state(j, DeviceState.CONNECTING)
-            if ap.full:
+            full = False
+            with ap.auth.request() as req:
+                yield req
+                if ap.full:
+                    full = True
+                else:
+                    ap.clients += 1  # the association holds a client slot from here on
+                    yield env.timeout(draw(Timing.ASSOCIATION, i, attempt))
+            if full:
                 rec(i, Step.CONNECT, env.now, "ap_full", ap.name)
+                world.counters["ap_full"] = world.counters.get("ap_full", 0) + 1
                 ap_tries += 1
                 if ap_tries > max(3, world.scenario.max_attempts):
                     world.give_up(j, LeftReason.NO_CAPACITY)
@@ -140,10 +149,6 @@ def walk(
                 t.ap[j] = net.alternative(ap_index, i, ap_tries)
                 yield env.timeout(draw(Timing.RECONNECT, i, 100 + ap_tries))
                 continue
-            with ap.auth.request() as req:
-                yield req
-                yield env.timeout(draw(Timing.ASSOCIATION, i, attempt))
-            ap.clients += 1
             t.session[j] = (t.session[j] + 1) & 0xFFFF
             if not t.flags[j] & F_SEEN:
                 t.flags[j] |= F_SEEN

@@ -22,6 +22,7 @@ import math
 from array import array
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from mock_intune.config import MockConfig
 from mock_intune.errors import NotFound, StateError
@@ -47,6 +48,9 @@ C_UNKNOWN = _CODE[ComplianceState.UNKNOWN]
 C_COMPLIANT = _CODE[ComplianceState.COMPLIANT]
 C_NONCOMPLIANT = _CODE[ComplianceState.NONCOMPLIANT]
 C_GRACE = _CODE[ComplianceState.IN_GRACE_PERIOD]
+
+SWEEP_WINDOW_S = 3600.0
+"""A broad-query sweep's pages reuse the list taken at its claim for at most this long."""
 
 F_MANAGED = 1
 F_POSTURE = 2
@@ -88,6 +92,7 @@ class FleetStore(Store):
         self.call_counts: dict[tuple[str, int], int] = {}
         self.throttled_counts: dict[tuple[str, int], int] = {}
         self._windows: dict[str, tuple[float, int]] = {}
+        self._faults: dict[str, dict[str, Any]] | None = None
         self._fill(settings)
 
     # -- slots -------------------------------------------------------------------------------
@@ -149,24 +154,37 @@ class FleetStore(Store):
     def _off(self, when: datetime | None) -> float:
         return NAN if when is None else (when - self.epoch).total_seconds()
 
-    def materialise(self, j: int) -> Device:
-        """The full :class:`Device` record of slot ``j``."""
+    def materialise(self, j: int, *, full: bool = True) -> Device:
+        """The :class:`Device` record of slot ``j``.
+
+        ``full=False`` leaves out what the NAC-facing answers never read (names, user, serial,
+        model): the fast path's lookups and noncompliant lists use it.
+        """
         i = self.range[j]
         pop = self.population
-        profile = pop[i]
-        base = to_mock_device(profile, pop, self.epoch, TenantSettings())
         f = self.flags[j]
-        return base.copy(
-            managed=bool(f & F_MANAGED),
-            posture_compliant=bool(f & F_POSTURE),
-            has_policy=bool(f & F_POLICY),
-            compliance_state=_STATES[self.state[j]],
-            registration_state=_REGS[self.reg[j]],
-            enrolled_at=self._dt(self.enrolled_at[j]),
-            last_sync_at=self._dt(self.last_sync[j]),
-            evaluated_at=self._dt(self.evaluated[j]),
-            grace_expires_at=self._dt(self.grace[j]),
-        )
+        dt = self._dt
+        state: dict[str, Any] = {
+            "managed": bool(f & F_MANAGED),
+            "posture_compliant": bool(f & F_POSTURE),
+            "has_policy": bool(f & F_POLICY),
+            "compliance_state": _STATES[self.state[j]],
+            "registration_state": _REGS[self.reg[j]],
+            "enrolled_at": dt(self.enrolled_at[j]),
+            "last_sync_at": dt(self.last_sync[j]),
+            "evaluated_at": dt(self.evaluated[j]),
+            "grace_expires_at": dt(self.grace[j]),
+        }
+        if not full:
+            return Device(
+                intune_id=pop.intune_id(i),
+                azure_ad_device_id=pop.entra_id(i),
+                wifi_mac=pop.hardware_mac(i),
+                operating_system=pop.os_of(i),
+                **state,
+            )
+        base = to_mock_device(pop[i], pop, self.epoch, TenantSettings())
+        return base.copy(**state)
 
     def write(self, j: int, d: Device) -> None:
         self.flags[j] = (
@@ -223,6 +241,15 @@ class FleetStore(Store):
     def count_devices(self, tenant_id: str) -> int:
         return len(self.range)
 
+    def put_fault(self, surface: str, data: dict[str, Any] | None) -> None:
+        super().put_fault(surface, data)
+        self._faults = None
+
+    def faults(self) -> dict[str, dict[str, Any]]:
+        if self._faults is None:
+            self._faults = super().faults()
+        return self._faults
+
     def tenant_settings(self, tenant_id: str) -> TenantSettings:
         cached = self._settings_cache.get(tenant_id)
         if cached is None:
@@ -272,6 +299,8 @@ class FleetIntune(MockIntune):
         self.update_settings(settings)
         self._env_now = getattr(clock, "env", None)
         self.epoch = epoch
+        self._sweep: list[Device] | None = None
+        self._sweep_at = -math.inf
 
     # -- time in simulated seconds -------------------------------------------------------------
     def _t(self) -> float:
@@ -323,9 +352,32 @@ class FleetIntune(MockIntune):
         j = self.store.slot_of_mac(normalize_mac(mac))
         return None if j is None else self._status(j)
 
+    def find_guid(self, guid: str, tenant_id: str | None = None) -> Device | None:
+        j = self.store.slot_of_guid(guid)
+        return None if j is None else self.store.materialise(j, full=False)
+
+    def find_mac(self, mac: str, tenant_id: str | None = None) -> Device | None:
+        j = self.store.slot_of_mac(normalize_mac(mac))
+        return None if j is None else self.store.materialise(j, full=False)
+
+    def claim_broad_query(self, app: str, tenant_id: str | None = None) -> None:
+        """As the mock's; a successful claim starts a new sweep, so the noncompliant list is taken afresh."""
+        super().claim_broad_query(app, tenant_id)
+        self._sweep = None
+        self._sweep_at = self._t()
+
     def noncompliant(self, tenant_id: str | None = None) -> list[Device]:
-        settings = self.settings(tenant_id)
+        """Every managed device that reads as not compliant, sorted by Intune id.
+
+        One sweep pages through this list many times (``query_max_size`` at a time), so the list is
+        taken once per sweep — at the claim of the broad query that starts it — and reused for its
+        later pages, as a server-side paged result would be.
+        """
         now = self._t()
+        in_sweep = now - self._sweep_at < SWEEP_WINDOW_S
+        if in_sweep and self._sweep is not None:
+            return self._sweep
+        settings = self.settings(tenant_id)
         st = self.store
         eff = self._effective
         slots = [
@@ -333,8 +385,9 @@ class FleetIntune(MockIntune):
             for j in range(len(st.range))
             if st.flags[j] & F_MANAGED and not _STATES[eff(j, now, settings)].grants_access
         ]
-        out = [st.materialise(j) for j in slots]
+        out = [st.materialise(j, full=False) for j in slots]
         out.sort(key=lambda d: d.intune_id)
+        self._sweep = out if in_sweep else None
         return out
 
     # -- fast state changes (the same rules as mock_intune.compliance, on the arrays) ---------

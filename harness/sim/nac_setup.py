@@ -4,8 +4,8 @@
 with the scenario's ``intune_latency`` and ``nac_processing``), configured from the scenario's NAC
 profile (profile, identity source, polling interval, cache TTL, decision budget; ``options`` are
 passed through to :class:`~harness.nac.reference_config.ReferenceNacConfig`). The scenario's faults
-are put in front of its Intune client (:class:`~harness.sim.faults.FaultyClient`). Any other name is
-looked up in the adapter registry (:func:`harness.nac.base.adapter`) and built with ``options``.
+are installed in the mock by the world (:mod:`harness.sim.faults`). Any other name is looked up in the
+adapter registry (:func:`harness.nac.base.adapter`) and built with ``options``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from ..errors import ConfigError, ScenarioError
 from ..model import IdentitySource
 from ..nac.base import NacUnderTest, adapter
 from ..scenario import Scenario
-from .faults import FaultPlan, FaultyClient
 from .timing import Dist
 
 
@@ -77,9 +76,6 @@ def build_nac(
             raise ScenarioError(
                 exc.message, field=f"nac.options.{exc.field}" if exc.field else "nac"
             ) from None
-        if scenario.faults:
-            plan = FaultPlan(list(scenario.faults), shard_seed)
-            nac.client = FaultyClient(nac.client, plan, lambda: float(env.now), service)
         return nac
     try:
         factory = adapter(spec.adapter)

@@ -31,21 +31,19 @@ def mix64(x: int) -> int:
     return x ^ (x >> 31)
 
 
-_KEYS: dict[tuple[int, int], int] = {}
+_KEYS: dict[int, int] = {}
 
 
 def _key(seed: int, salt: int) -> int:
-    k = _KEYS.get((seed, salt))
-    if k is None:
-        if len(_KEYS) > 4096:
-            _KEYS.clear()
-        k = _KEYS[(seed, salt)] = mix64(mix64(seed & _M64) ^ (salt * 0xD1B54A32D192ED03 & _M64))
+    if len(_KEYS) > 4096:
+        _KEYS.clear()
+    k = _KEYS[(seed << 12) ^ salt] = mix64(mix64(seed & _M64) ^ (salt * 0xD1B54A32D192ED03 & _M64))
     return k
 
 
 def hash64(seed: int, index: int, salt: int, extra: int = 0) -> int:
     """A 64-bit value determined by ``(seed, index, salt, extra)`` alone (one SplitMix64 step)."""
-    key = _KEYS.get((seed, salt)) or _key(seed, salt)
+    key = _KEYS.get((seed << 12) ^ salt) or _key(seed, salt)
     x = (key + index * 0x9E3779B97F4A7C15 + extra * 0xC2B2AE3D27D4EB4F + 0x9E3779B97F4A7C15) & _M64
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64

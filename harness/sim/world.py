@@ -49,6 +49,7 @@ from .devices import (
     reauthenticate,
     walk,
 )
+from .faults import fault_schedule
 from .fleet import FleetIntune
 from .intune_ops import IntuneOps
 from .result import WorldResult
@@ -100,6 +101,7 @@ class World:
         self.agenda = Agenda(env, self._chore)
         self.trace = Trace(enabled=trace)
         self.record_onboarding = record_onboarding
+        self.checkins = scenario.intune.checkins
         self.progress = progress
         self.state_counts = [0] * len(DeviceState)
         self.state_counts[DeviceState.ABSENT] = self.slots
@@ -118,6 +120,12 @@ class World:
         env = self.env
         if self.record_onboarding:
             self._record_onboarding()
+        if self.scenario.faults:
+            env.process(
+                fault_schedule(
+                    env, self.intune, list(self.scenario.faults), self.scenario.epoch, self.scenario.seed
+                )
+            )
         self.nac.start(env, self.network.coa)
         env.process(self._arrivals())
         env.process(self._sampler())
@@ -174,7 +182,7 @@ class World:
         if self.ops.managed(j) and pop.cert_form(i)[0] is not SanForm.NONE:
             flags |= F_CERT
         t.flags[j] = flags
-        if self.ops.managed(j):
+        if self.checkins and self.ops.managed(j):
             self._start_checkins(j, self.env.now + unit(self.scenario.seed, i, _S_FIRST_SYNC) * 900.0)
         self.env.process(walk(self, j))
 
@@ -308,7 +316,7 @@ class World:
         self.ops.check_in(j)
         self.counters["checkins"] = self.counters.get("checkins", 0) + 1
         t = self.table
-        if t.flags[j] & F_CHECKINS:
+        if t.flags[j] & F_CHECKINS or not self.checkins:
             return
         t.flags[j] |= F_CHECKINS
         self.agenda.schedule(next_checkin_s(self.ops.enrolled_at(j), self.env.now), j, Chore.CHECKIN)
