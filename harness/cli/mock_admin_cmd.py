@@ -30,6 +30,8 @@ from mock_intune.seed import load_document, parse_devices
 DEFAULT_URL = "https://127.0.0.1:8443"
 DEFAULT_STATE_DIR = ".state/mock-intune"
 ACTIONS = ("enroll", "retire", "check-in", "evaluate", "portal-visit")
+SEED_BATCH = 1000
+"""Devices per request when ``devices add`` seeds a large document."""
 
 
 def make_transport() -> httpx.BaseTransport | None:
@@ -239,12 +241,21 @@ def _devices_add(args: argparse.Namespace) -> int:
     # Validate here first, so an error names the file (and the item and field) the person typed.
     parse_devices(doc, now=datetime.now(UTC), source=source)
 
+    items = doc["devices"] if isinstance(doc, dict) and "devices" in doc else doc
+    items = items if isinstance(items, list) else [items]
+    batches = [items[i : i + SEED_BATCH] for i in range(0, len(items), SEED_BATCH)] or [[]]
+
     def body(client: AdminClient, console: Console) -> int:
-        data = client.request("POST", "/admin/devices", json=doc)
+        # Batches keep each request under the admin API's 1 MiB body limit.
+        seeded, ids = 0, []
+        for batch in batches:
+            data = client.request("POST", "/admin/devices", json={"devices": batch})
+            seeded += data["seeded"]
+            ids += data["ids"]
         if args.format == "json":
-            _print_json(console, data)
+            _print_json(console, {"seeded": seeded, "ids": ids})
         else:
-            console.print(f"seeded {data['seeded']} device(s)")
+            console.print(f"seeded {seeded} device(s)")
         return 0
 
     return _run(args, body)

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from .. import faults
+from .. import compliance, faults
 from ..errors import InputError, NotFound, RequestError
 from ..model import (
     AppRegistration,
@@ -102,10 +102,18 @@ def _tenant(svc: MockIntune) -> str:
     return tenant
 
 
-def device_view(svc: MockIntune, device: Device, tenant_id: str) -> dict[str, Any]:
+def device_view(
+    svc: MockIntune, device: Device, tenant_id: str, settings: TenantSettings | None = None
+) -> dict[str, Any]:
     """A device as the admin API shows it: stored fields plus what Intune reports about it now."""
-    status = svc.status(device, tenant_id)
-    return {**device_to_json(device), "effective_state": status.state.value, "compliant": status.compliant}
+    settings = settings or svc.settings(tenant_id)
+    now = svc.now()
+    state = compliance.effective_state(device, settings, now)
+    return {
+        **device_to_json(device),
+        "effective_state": state.value,
+        "compliant": compliance.is_compliant(device, settings, now),
+    }
 
 
 def _bool_arg(name: str) -> bool | None:
@@ -160,7 +168,8 @@ def list_devices() -> Response:
         raise InputError(f"unknown compliance state {state_filter[:32]!r}", where="query parameter state")
     limit = _int_arg("limit", 1000, 100_000)
     offset = _int_arg("offset", 0, 10_000_000)
-    views = [device_view(svc, d, tid) for d in svc.store.devices(tid)]
+    settings = svc.settings(tid)
+    views = [device_view(svc, d, tid, settings) for d in svc.store.devices(tid)]
     if managed is not None:
         views = [v for v in views if v["managed"] is managed]
     if state_filter is not None:

@@ -98,6 +98,13 @@ def test_devices_add_and_list(seeded: Path, capsys: pytest.CaptureFixture[str], 
     inline = json.dumps([{"device_name": "INLINE", "wifi_mac": "02AABBCCDDEE"}])
     code, out, _ = run_cli(capsys, "mock", "devices", "add", "--json", inline, *CONN)
     assert code == 0 and svc.store.count_devices(svc.tenant_id) == 3
+    # a document larger than one request's body limit goes in batches
+    big = [{"device_name": f"BULK-{i}", "wifi_mac": f"02{i:010X}"} for i in range(2500)]
+    path = seeded.parent / "big.json"
+    path.write_text(json.dumps(big))
+    code, out, _ = run_cli(capsys, "mock", "devices", "add", str(path), "--format", "json", *CONN)
+    assert code == 0 and json.loads(out)["seeded"] == 2500
+    assert svc.store.count_devices(svc.tenant_id) == 2503
 
 
 def test_devices_add_errors_name_file_item_and_field(
