@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 import os
 import socket
 import struct
@@ -30,12 +31,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import httpx
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from ..errors import CapabilityError, NacUnreachable
 from ..model import AccessType, IdentitySource, Profile
 from .rules import Rule
-from .yaml_source import validate_yaml
+from .yaml_source import locate, validate_yaml
 
 
 class AuthMethod(StrEnum):
@@ -230,7 +232,32 @@ def parse_capability(text: str, *, source: str = "<nac.yaml>") -> Capability:
         },
     )
     cap._source = source
+    _check_adapter_target(cap, text, source)
     return cap
+
+
+def _check_adapter_target(cap: Capability, text: str, source: str) -> None:
+    """A mutant name must be registered and a python target importable (named with its line)."""
+    spec = cap.adapter
+
+    def fail(message: str, field: str) -> CapabilityError:
+        path, line = locate(yaml.compose(text), tuple(field.split(".")), "value")
+        return CapabilityError(message, file=source, field=path, line=line)
+
+    if isinstance(spec, MutantAdapter):
+        from ..nac.mutants import MUTANTS
+
+        if spec.mutant not in MUTANTS:
+            known = ", ".join(sorted(MUTANTS)) or "none"
+            raise fail(f"unknown mutant {spec.mutant!r} (known: {known})", "adapter.mutant")
+    elif isinstance(spec, PythonAdapter):
+        module, _, name = spec.target.partition(":")
+        try:
+            loaded = importlib.import_module(module)
+        except ImportError as exc:
+            raise fail(f"cannot import {module!r}: {exc}", "adapter.target") from None
+        if not callable(getattr(loaded, name, None)):
+            raise fail(f"module {module!r} has no class {name!r}", "adapter.target")
 
 
 # --- reachability of external NACs ----------------------------------------------------------------

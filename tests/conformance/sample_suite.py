@@ -1,8 +1,8 @@
 """A tiny Gherkin suite written into a temp folder, to test the certify runner on its own.
 
-Its "NAC" is the capability statement itself: ``adapter: {type: mutant, mutant: allow-noncompliant}``
-makes the quarantine scenario's oracle fail; ``mutant: broken-fixture`` breaks the harness (a
-fixture raises) for every scenario. The suite reads the capability through ``NAC_HARNESS_CAPABILITY``
+Its "NAC" is the capability statement itself: any ``mutant`` adapter (:data:`MUTANT`) makes the
+quarantine scenario's oracle fail; :data:`BROKEN` (a python adapter with ``kwargs: {sample_break:
+fixture}``) breaks the harness (a fixture raises) for every scenario. The suite reads the capability through ``NAC_HARNESS_CAPABILITY``
 like the real step library does.
 """
 
@@ -53,7 +53,7 @@ def cap():
 
 @pytest.fixture
 def world(cap, request):
-    if cap.adapter.type == "mutant" and cap.adapter.mutant == "broken-fixture":
+    if cap.adapter.type == "python" and cap.adapter.kwargs.get("sample_break") == "fixture":
         raise RuntimeError("the mock could not start")
     w = {"exchanges": [], "decisions": [], "coas": []}
     request.node.stash[EVIDENCE_KEY] = w
@@ -77,7 +77,7 @@ def throttled():
 
 @when("it connects", target_fixture="decision")
 def connects(world, state, cap):
-    wrong = cap.adapter.type == "mutant" and cap.adapter.mutant == "allow-noncompliant"
+    wrong = cap.adapter.type == "mutant"
     decision = "allow" if state == "compliant" or wrong else "remediate_redirect"
     world["exchanges"].append({"seq": 1, "at": 0.0, "method": "POST", "url": "https://mock/tenant/oauth2/token",
                                "kind": "token", "status": 200, "modelled_ms": 1.0})
@@ -136,4 +136,6 @@ def write_capability(
 
 SAMPLE_RULES = ("ACC-01", "ACC-03", "RES-03")
 SAMPLE_PLUGINS = ("pytest_bdd.plugin",)
+MUTANT = "{type: mutant, mutant: ACC-03-noncompliant-sent-to-enroll}"
+BROKEN = "{type: python, target: 'harness.nac.reference:ReferenceNac', kwargs: {sample_break: fixture}}"
 """The sample suite runs with pytest-bdd alone (not the real step library's plugin)."""

@@ -60,7 +60,8 @@ def test_adapter_shorthand_and_every_adapter_kind() -> None:
     assert isinstance(cap.adapter, ReferenceAdapter)
     py = parse_capability(
         BASE.replace(
-            "  type: reference", "  type: python\n  target: my_nac.shim:Nac\n  kwargs: {mode: strict}"
+            "  type: reference",
+            "  type: python\n  target: harness.nac.reference:ReferenceNac\n  kwargs: {mode: strict}",
         )
     )
     assert isinstance(py.adapter, PythonAdapter) and py.adapter.kwargs == {"mode": "strict"}
@@ -264,3 +265,14 @@ def test_http_endpoint_unreachable_names_the_url() -> None:
 
 def test_in_process_adapters_need_no_probe() -> None:
     check_reachable(parse_capability(BASE))
+
+
+def test_unknown_mutant_and_unimportable_target_name_the_line() -> None:
+    err = error_of(BASE.replace("  type: reference", "  type: mutant\n  mutant: ACC-99-nothing"))
+    assert (err.field, err.line) == ("adapter.mutant", 4)
+    assert "unknown mutant 'ACC-99-nothing'" in str(err)
+    err = error_of(BASE.replace("  type: reference", "  type: python\n  target: vendor_shim.nac:Nac"))
+    assert (err.field, err.line) == ("adapter.target", 4)
+    assert "cannot import 'vendor_shim.nac'" in str(err)
+    err = error_of(BASE.replace("  type: reference", "  type: python\n  target: harness.model:NoSuchNac"))
+    assert "has no class 'NoSuchNac'" in str(err)

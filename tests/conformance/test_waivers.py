@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sample_suite import SAMPLE_PLUGINS, SAMPLE_RULES, write_capability, write_sample_suite
+from sample_suite import MUTANT, SAMPLE_PLUGINS, SAMPLE_RULES, write_capability, write_sample_suite
 
 from harness.conformance.certify import certify
 from harness.conformance.rules import Verdict
@@ -19,7 +19,6 @@ from harness.conformance.waivers import (
 )
 
 TODAY = dt.date(2026, 11, 26)
-MUTANT = "{type: mutant, mutant: allow-noncompliant}"
 
 
 def book(*waivers: Waiver) -> WaiverBook:
