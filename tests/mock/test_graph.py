@@ -9,6 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from mock_intune import ComplianceState, Device, ManualClock, MockConfig, MockIntune, Permission, create_app
+from mock_intune.faults import set_fault
 from mock_intune.model import (
     GRAPH_RESOURCE,
     MANAGE_RESOURCE,
@@ -347,6 +348,20 @@ def test_throttled_with_retry_after(clock: ManualClock) -> None:
     assert client.get(BASE, headers=auth).status_code == 200
     log = [c for c in svc.calls() if c.surface is Surface.GRAPH]
     assert [c.status for c in log] == [200, 200, 200, 429, 429, 200]
+
+
+def test_graph_fault_can_drop_retry_after_from_real_throttling(clock: ManualClock) -> None:
+    svc = MockIntune(MockConfig(graph_rate_limit=1), clock=clock)
+    set_fault(svc, Surface.GRAPH, {"retry_after": False})
+    client = create_app(service=svc).test_client()
+    auth = bearer(svc)
+    assert client.get(BASE, headers=auth).status_code == 200
+    resp = client.get(BASE, headers=auth)
+    assert resp.status_code == 429
+    assert "Retry-After" not in resp.headers
+    set_fault(svc, Surface.GRAPH, None)
+    resp = client.get(BASE, headers=auth)
+    assert resp.status_code == 429 and resp.headers["Retry-After"]
 
 
 def test_tenant_settings_no_policy_mark_shows_in_graph(
