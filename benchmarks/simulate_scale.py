@@ -61,11 +61,11 @@ def _measured(fn: Any, *args: Any) -> dict[str, Any]:
     gc.collect()
     _reset_peak()
     base = _status("VmRSS")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     extra = fn(*args)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = _status("VmHWM")
-    return {"wall_s": wall, "peak_bytes": max(0, peak - base), **(extra or {})}
+    return {"wall_s": wall, "cpu_s": cpu, "peak_bytes": max(0, peak - base), **(extra or {})}
 
 
 # -- the bare nine-step SimPy model ---------------------------------------------------------
@@ -121,20 +121,19 @@ def _events_of(env: simpy.Environment) -> int:
 # -- the product's world --------------------------------------------------------------------
 
 
-def _scenario(n: int) -> Any:
+def _scenario(path: str, n: int) -> Any:
     from harness.scenario import load_scenario
 
-    sc = load_scenario(SCENARIO)
+    sc = load_scenario(path)
     return sc.model_copy(update={"population": sc.population.model_copy(update={"size": n})})
 
 
-def world_run(n: int, count_events: bool = False) -> dict[str, Any]:
-    """One shard of ``million-devices`` resized to ``n`` devices, in this process."""
+def world_run(path: str, n: int, count_events: bool = False) -> dict[str, Any]:
+    """One shard of the scenario at ``path`` resized to ``n`` devices, in this process."""
+    from harness.load.shards import plan_shards, shared_limits
     from harness.sim.world import run_shard
 
-    from harness.load.shards import plan_shards, shared_limits
-
-    sc = _scenario(n)
+    sc = _scenario(path, n)
     shard = plan_shards(n, 1, seed=sc.seed, limits=shared_limits(sc), scenario=sc, trace=False).shards[0]
     envs: list[simpy.Environment] = []
     if count_events:
@@ -154,12 +153,18 @@ def world_run(n: int, count_events: bool = False) -> dict[str, Any]:
     return out
 
 
-def _child(kind: str, n: int, epd: float, conn: Any) -> None:
+def _child(kind: str, n: int, epd: float, path: str, conn: Any) -> None:
     try:
+        if kind.startswith("world"):
+            # import before measuring: module memory and import time are not per-device costs
+            import harness.load.shards
+            import harness.scenario
+            import harness.sim.nac_setup
+            import harness.sim.world  # noqa: F401
         if kind == "world":
-            conn.send(_measured(world_run, n))
+            conn.send(_measured(world_run, path, n))
         elif kind == "world-count":
-            conn.send(world_run(n, True))
+            conn.send(world_run(path, n, True))
         else:
             conn.send(_measured(bare_nine_step, n, epd))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
@@ -168,10 +173,10 @@ def _child(kind: str, n: int, epd: float, conn: Any) -> None:
         conn.close()
 
 
-def in_child(kind: str, n: int, epd: float = 0.0) -> dict[str, Any]:
+def in_child(kind: str, n: int, epd: float = 0.0, path: str = str(SCENARIO)) -> dict[str, Any]:
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
-    p = ctx.Process(target=_child, args=(kind, n, epd, child))
+    p = ctx.Process(target=_child, args=(kind, n, epd, path, child))
     p.start()
     child.close()
     out: dict[str, Any] = parent.recv()
@@ -181,16 +186,15 @@ def in_child(kind: str, n: int, epd: float = 0.0) -> dict[str, Any]:
     return out
 
 
-def million_with_workers(workers: int) -> dict[str, Any]:
+def million_with_workers(workers: int, path: str) -> dict[str, Any]:
     """``million-devices`` end to end on a ``workers``-process pool (what ``simulate --workers`` runs)."""
-    from harness.sim.world import run_shard
-
     from harness.load.executors import ExecutorChoice
     from harness.load.run import run_simulation
     from harness.load.shards import shared_limits
     from harness.scenario import load_scenario
+    from harness.sim.world import run_shard
 
-    sc = load_scenario(SCENARIO)
+    sc = load_scenario(path)
     start = time.perf_counter()
     out = run_simulation(
         run_shard,
@@ -223,33 +227,41 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated device counts")
-    ap.add_argument("--workers", type=int, default=2, help="workers for the million-devices run (0: skip)")
+    ap.add_argument("--workers", type=int, default=2, help="workers for the full-scenario run (0: skip)")
     ap.add_argument("--count-at", type=int, default=10000, help="size of the event-counting world run")
+    ap.add_argument("--scenario", default=str(SCENARIO), help="the scenario (default million-devices)")
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
-    counted = in_child("world-count", args.count_at)
+    counted = in_child("world-count", args.count_at, path=args.scenario)
     epd = counted["events"] / args.count_at
     print(f"# simulate_scale — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine()}", flush=True)
-    print(f"world schedules {epd:.2f} SimPy events per device (counted at {args.count_at:,} devices)\n")
+    load = os.getloadavg()
+    print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(
-        "| devices | world devices/s | bare devices/s | world/bare speed | world B/device | bare B/device |"
+        f"scenario {Path(args.scenario).name}; the world schedules {epd:.2f} SimPy events per device "
+        f"(counted at {args.count_at:,} devices); the bare loop is padded to the same\n"
     )
-    print("|---:|---:|---:|---:|---:|---:|", flush=True)
+    print(
+        "| devices | world dev/s wall | world dev/s CPU | bare dev/s wall | bare dev/s CPU "
+        "| world/bare (CPU) | world B/device | bare B/device |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
     for n in sizes:
-        w = in_child("world", n)
+        w = in_child("world", n, path=args.scenario)
         b = in_child("bare", n, epd)
-        wr, br = n / w["wall_s"], n / b["wall_s"]
+        wc, bc = n / w["cpu_s"], n / b["cpu_s"]
         print(
-            f"| {n:,} | {wr:,.0f} ({w['wall_s']:.1f} s) | {br:,.0f} ({b['wall_s']:.1f} s) | {wr / br:.2f} "
+            f"| {n:,} | {n / w['wall_s']:,.0f} ({w['wall_s']:.1f} s) | {wc:,.0f} "
+            f"| {n / b['wall_s']:,.0f} ({b['wall_s']:.1f} s) | {bc:,.0f} | {wc / bc:.2f} "
             f"| {w['peak_bytes'] / n:,.0f} | {b['peak_bytes'] / n:,.0f} |",
             flush=True,
         )
     if args.workers:
-        m = million_with_workers(args.workers)
+        m = million_with_workers(args.workers, args.scenario)
         print(
-            f"\nmillion-devices ({m['devices']:,} devices, {m['shards']} shards on a {args.workers}-process pool): "
-            f"{m['wall_s']:.1f} s wall, {m['devices'] / m['wall_s']:,.0f} devices/s"
+            f"\n{Path(args.scenario).stem} ({m['devices']:,} devices, {m['shards']} shards on a "
+            f"{args.workers}-process pool): {m['wall_s']:.1f} s wall, {m['devices'] / m['wall_s']:,.0f} devices/s"
         )
     return 0
 
