@@ -242,7 +242,9 @@ class HttpIntuneClient:
         return self.mdm
 
     def prepare(self) -> None:
+        """Onboarding (steps 1-3): discovery, the service token, ``mdminfo`` — so no decision pays for them."""
         self.service()
+        self.policy.token(self, self.policy.audience_for(self, True))
         if self.profile in ISE_API_VERSION:
             self.mdminfo()
 
