@@ -285,22 +285,25 @@ class Store:
 
     # -- call log ----------------------------------------------------------------------------
     def log_call(self, record: CallRecord) -> int:
-        cur = self.db.execute(
-            "INSERT INTO calls (at, app, surface, method, path, query, status, latency_ms, detail)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                record.at.isoformat(),
-                record.app,
-                record.surface.value,
-                record.method,
-                record.path,
-                record.query,
-                record.status,
-                record.latency_ms,
-                json.dumps(record.detail, default=str),
-            ),
-        )
-        return int(cur.lastrowid or 0)
+        # One writer per process at a time: threads queue on a Python lock (woken at once) instead of
+        # on SQLite's busy handler, whose 1-100 ms back-off sleeps make the latency tail.
+        with self._lock:
+            cur = self.db.execute(
+                "INSERT INTO calls (at, app, surface, method, path, query, status, latency_ms, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.at.isoformat(),
+                    record.app,
+                    record.surface.value,
+                    record.method,
+                    record.path,
+                    record.query,
+                    record.status,
+                    record.latency_ms,
+                    json.dumps(record.detail, default=str),
+                ),
+            )
+            return int(cur.lastrowid or 0)
 
     def calls(
         self, *, after: int = 0, surface: Surface | None = None, limit: int = 10_000
