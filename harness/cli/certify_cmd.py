@@ -84,8 +84,9 @@ def print_summary(result: CertifyRun, console: Console) -> None:
     table.add_column("verdict")
     table.add_column("why", overflow="fold")
     for r in cert.rules:
-        reason = r.reason if r.verdict is not Verdict.PASSED else ""
-        table.add_row(r.rule.id, r.rule.title, f"[{_STYLE[r.verdict]}]{r.verdict}[/]", reason[:300])
+        reason = r.reason.split("; ")[0] if r.verdict is not Verdict.PASSED else ""
+        reason = reason if len(reason) <= 240 else reason[:240] + " …"
+        table.add_row(r.rule.id, r.rule.title, f"[{_STYLE[r.verdict]}]{r.verdict}[/]", reason)
     console.print(table)
     for problem in cert.harness_problems:
         console.print(f"[bold magenta]harness error:[/] {problem}")

@@ -186,7 +186,7 @@ class Collector:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.collection_problems.append(
-                CollectionProblem(report.nodeid or "(session)", _first_line(str(report.longrepr)) or "failed")
+                CollectionProblem(report.nodeid or "(session)", _collection_message(str(report.longrepr)))
             )
 
     def pytest_internalerror(self, excrepr: Any, excinfo: Any) -> None:
@@ -379,6 +379,13 @@ def _skip_reason(report: pytest.TestReport) -> str:
         reason = str(longrepr[2])
         return reason.removeprefix("Skipped: ")
     return _first_line(str(longrepr))
+
+
+def _collection_message(longrepr: str) -> str:
+    """The headline of a collection error and the error itself (pytest's last ``E`` line)."""
+    first = _first_line(longrepr) or "failed"
+    errors = [line[1:].strip() for line in longrepr.splitlines() if line.startswith("E ")]
+    return f"{first} {errors[-1]}" if errors and errors[-1] not in first else first
 
 
 def _first_line(text: str) -> str:
