@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import Rig
 from fake_intune import FakeIntune, guid, status
+from nac_rig import Rig
 
 from harness.model import CoaKind, Decision, Profile
 

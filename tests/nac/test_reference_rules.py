@@ -7,10 +7,10 @@ from collections.abc import Callable
 import httpx
 import jwt
 import pytest
-from conftest import Rig
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from fake_intune import CR_PATH, PORTAL, SERVICE_ORIGIN, FakeIntune, guid, mac, status
+from nac_rig import Rig
 
 from harness.errors import ConfigError
 from harness.model import Decision, Profile
