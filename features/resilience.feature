@@ -37,8 +37,9 @@ Feature: Resilience against Intune's limits and faults
   @RES-02 @cr-cisco @legacy-cisco
   Scenario: A 503 on the broad query leads to back-off, not a retry storm
     Given a device "laptop" that is compliant
-    And another node of the same NAC has just run the broad noncompliant query
     When "laptop" connects over Wi-Fi
+    And 3 hours pass
+    And another node of the same NAC has just run the broad noncompliant query
     And 9 hours pass
     Then the NAC ran the broad query at most once per 4 hours and backed off on 503
 

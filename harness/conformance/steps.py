@@ -196,6 +196,7 @@ def latency(bench: Bench, ms: int) -> None:
 
 
 @given("another node of the same NAC has just run the broad noncompliant query")
+@when("another node of the same NAC has just run the broad noncompliant query")
 def window_claimed(bench: Bench) -> None:
     bench.claim_broad_query_window()
 
