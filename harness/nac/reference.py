@@ -156,7 +156,9 @@ class ReferenceNac(PollingMixin, ClientPolicy, NacUnderTest):
         cached = self.cache_get(identity, now)
         if cached is not None:
             result = replace(
-                cached, latency_s=self.config.processing_s, attributes={**cached.attributes, "cached": True}
+                cached,
+                latency_s=self.config.processing_s,
+                attributes={**cached.attributes, "cached": True, "intune_latency_s": 0.0},
             )
             self.track_session(request, identity, None, result)
             return result
