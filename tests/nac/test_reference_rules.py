@@ -416,3 +416,13 @@ def test_decide_before_start_is_a_state_error(make_rig: MakeRig) -> None:
     rig = make_rig(start=False)
     with pytest.raises(StateError, match="start"):
         rig.decide(1)
+
+
+def test_onb01_421_misdirected_rediscovers_and_retries_once(make_rig: MakeRig) -> None:
+    fake = FakeIntune()
+    fake.add(1)
+    rig = make_rig(intune=fake)
+    fake.queue("/devices/", status(421))
+    assert rig.decide(1).decision is Decision.ALLOW
+    assert len(fake.paths("/endpoints")) == 2
+    assert len(fake.paths("/devices/")) == 2
