@@ -11,12 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import ssl
 import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from rich.console import Console
@@ -44,13 +46,22 @@ class AdminClient:
 
     def __init__(self, url: str, token: str, ca_file: str | None, *, timeout: float = 10.0) -> None:
         self.url = url.rstrip("/")
-        if not self.url.startswith(("https://", "http://")):
-            raise InputError(f"want an http(s):// URL, got {url!r}", where="--url")
+        try:
+            parts = urlsplit(self.url)
+            ok = parts.scheme in ("https", "http") and bool(parts.hostname) and " " not in self.url
+            _ = parts.port  # raises ValueError for a port that is not 0..65535
+        except ValueError:
+            ok = False
+        if not ok:
+            raise InputError(f"want an http(s)://host[:port] URL, got {url!r}", where="--url")
         verify: Any = True
         if ca_file:
             if not Path(ca_file).is_file():
                 raise InputError(f"no such file: {ca_file}", where="--ca-file")
-            verify = ca_file
+            try:
+                verify = ssl.create_default_context(cafile=ca_file)
+            except (ssl.SSLError, OSError) as exc:
+                raise InputError(f"not a usable PEM CA file ({exc})", where="--ca-file") from None
         transport = make_transport()
         self.http = httpx.Client(
             base_url=self.url,
@@ -178,6 +189,10 @@ def _run(args: argparse.Namespace, body: Callable[[AdminClient, Console], int]) 
     client = client_for(args)
     try:
         return body(client, Console(highlight=False, soft_wrap=False))
+    except (KeyError, TypeError, IndexError) as exc:
+        raise HarnessFailure(
+            f"{client.url} answered something that is not the mock's admin API ({type(exc).__name__}: {exc})"
+        ) from None
     finally:
         client.close()
 

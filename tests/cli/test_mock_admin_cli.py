@@ -191,11 +191,20 @@ def test_calls_and_follow(
     assert code == 2 and "--interval: must be > 0" in err
 
 
-def test_bad_connection_flags(transport: NacTrafficTransport, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_connection_flags(
+    transport: NacTrafficTransport, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     code, _, err = run_cli(capsys, "mock", "devices", "list", "--url", "ftp://x", "--admin-token", TOKEN)
-    assert code == 2 and "--url: want an http(s):// URL" in err
+    assert code == 2 and "--url: want an http(s)://host[:port] URL" in err
+    for bad in ("https://", "https://exa mple", "mock.test", "https://[bad", "https://127.0.0.1:99999"):
+        code, _, err = run_cli(capsys, "mock", "devices", "list", "--url", bad, "--admin-token", TOKEN)
+        assert code == 2 and "--url: want an http(s)://host[:port] URL" in err, bad
     code, _, err = run_cli(capsys, "mock", "devices", "list", *CONN, "--ca-file", "/nonexistent/ca.pem")
     assert code == 2 and "--ca-file: no such file" in err
+    not_pem = tmp_path / "not-a-ca.pem"
+    not_pem.write_text("hello")
+    code, _, err = run_cli(capsys, "mock", "devices", "list", *CONN, "--ca-file", str(not_pem))
+    assert code == 2 and "--ca-file: not a usable PEM CA file" in err
     code, _, err = run_cli(
         capsys, "mock", "devices", "list", "--url", "http://mock.test", "--admin-token", "nope"
     )
