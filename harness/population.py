@@ -39,6 +39,8 @@ from .sim.timing import hash64
 _S_KIND, _S_STATE, _S_CERT, _S_MAC, _S_USER, _S_ID, _S_ENTRA, _S_TIMES, _S_SERIAL = range(11, 20)
 _M32 = (1 << 32) - 1
 _M24 = (1 << 24) - 1
+_MEMO = 4096
+"""Recently derived ids and MACs kept per population (a device asks for them several times in a row)."""
 
 
 class InitialState(IntEnum):
@@ -231,6 +233,8 @@ class Population:
         self._mac_ainv = _inverse_odd(self._mac_a, 24)
         d = hash64(seed, 0, 98)
         self.domain_sid = f"S-1-5-21-{d & _M32}-{(d >> 32) & _M32}-{hash64(seed, 1, 98) & _M32}"
+        self._ids: dict[int, str] = {}
+        self._macs: dict[int, str] = {}
         self._firsts: list[str] | None = None
         self._lasts: list[str] | None = None
 
@@ -264,7 +268,12 @@ class Population:
         return form, _u16(h, 2) < self._sid
 
     def intune_id(self, i: int) -> str:
-        return self._guid(i, _S_ID, self._perm32(i))
+        cached = self._ids.get(i)
+        if cached is None:
+            if len(self._ids) >= _MEMO:
+                self._ids.clear()
+            cached = self._ids[i] = self._guid(i, _S_ID, self._perm32(i))
+        return cached
 
     def entra_id(self, i: int) -> str:
         return self._guid(i, _S_ENTRA, (hash64(self.seed, i, _S_ENTRA, 1) & _M32))
@@ -297,6 +306,14 @@ class Population:
 
     def hardware_mac(self, i: int) -> str:
         """Device ``i``'s Wi-Fi MAC as Intune records it: a real OUI of its radio's vendor."""
+        cached = self._macs.get(i)
+        if cached is None:
+            if len(self._macs) >= _MEMO:
+                self._macs.clear()
+            cached = self._macs[i] = self._hardware_mac(i)
+        return cached
+
+    def _hardware_mac(self, i: int) -> str:
         model = self._model(i, self.os_of(i))
         ouis = OUIS[model.radio_vendor]
         oui = ouis[hash64(self.seed, i, _S_MAC) % len(ouis)]
