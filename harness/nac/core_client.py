@@ -19,11 +19,10 @@ from mock_intune.model import (
     GRAPH_DEVICE_PERMISSIONS,
     CallRecord,
     ComplianceState,
-    Device,
     Permission,
     Surface,
 )
-from mock_intune.service import MockIntune
+from mock_intune.service import DeviceStatus, MockIntune
 
 from ..model import Profile
 from .identity import DeviceIdentity, IdentityKind
@@ -187,13 +186,9 @@ class CoreIntuneClient:
         self.latency_s += self._faults("/devices")  # the mock applies faults before auth
         self._permission_check()
         self._throttle_graph()
-        if identity.kind is IdentityKind.GUID:
-            if self.profile in (Profile.LEGACY_CISCO, Profile.LEGACY_JSON):
-                raise IntegrationError(f"the {self.profile.value} API queries by MAC only")
-            device = self.service.find_guid(identity.value)
-        else:
-            device = self.service.find_mac(identity.value)
-        answer = self._answer(device)
+        if identity.kind is IdentityKind.GUID and self.profile in (Profile.LEGACY_CISCO, Profile.LEGACY_JSON):
+            raise IntegrationError(f"the {self.profile.value} API queries by MAC only")
+        answer = self._answer(self._status(identity))
         self._charge(
             "/devices",
             f"querycriteria={identity.kind.value}&value={identity.value}",
@@ -207,10 +202,23 @@ class CoreIntuneClient:
         )
         return answer
 
-    def _answer(self, device: Device | None) -> DeviceAnswer:
+    def _status(self, identity: DeviceIdentity) -> DeviceStatus | None:
+        """The device's decision-relevant status, through the service's fast reads when it has them
+        (``status_by_guid`` / ``status_by_mac``, as the load simulation's fleet store does)."""
+        guid = identity.kind is IdentityKind.GUID
+        fast = getattr(self.service, "status_by_guid" if guid else "status_by_mac", None)
+        if fast is not None:
+            found: DeviceStatus | None = fast(identity.value)
+            return found
+        device = self.service.find_guid(identity.value) if guid else self.service.find_mac(identity.value)
         if device is None or not device.managed:
+            return None
+        return self.service.status(device)
+
+    def _answer(self, status: DeviceStatus | None) -> DeviceAnswer:
+        """What the profile's wire answer says about a device with ``status`` (None: unknown to Intune)."""
+        if status is None or not status.managed:
             return DeviceAnswer.not_enrolled()
-        status = self.service.status(device)
         mac = status.mac or None
         if self.profile is Profile.GRAPH:
             return DeviceAnswer(
