@@ -346,6 +346,7 @@ class ServedMock:
         env: Mapping[str, str] | None = None,
         app_factory: str | None = None,
         startup_timeout_s: float = 60.0,
+        via_cli: bool = False,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.workers = workers
@@ -354,6 +355,8 @@ class ServedMock:
         self.env = dict(env or {})
         self.app_factory = app_factory
         self.startup_timeout_s = startup_timeout_s
+        self.via_cli = via_cli
+        """Start through ``nac-harness mock serve`` (the console script's module) instead of ``-m mock_intune.serve``."""
         self.process: subprocess.Popen[bytes] | None = None
         self._info: ServeInfo | None = None
         self.output: list[str] = []
@@ -399,10 +402,11 @@ class ServedMock:
         return self.info.admin_token
 
     def command(self) -> list[str]:
+        entry = ["harness.cli.main", "mock", "serve"] if self.via_cli else ["mock_intune.serve"]
         cmd = [
             sys.executable,
             "-m",
-            "mock_intune.serve",
+            *entry,
             "--state-dir",
             str(self.state_dir),
             "--host",
@@ -473,14 +477,14 @@ class ServedMock:
         for line in proc.stdout:
             self.output.append(line.decode(errors="replace"))
 
-    def stop(self, timeout_s: float = 15.0) -> int | None:
-        """SIGTERM (gunicorn's graceful stop), then SIGKILL after ``timeout_s``; returns the exit status."""
+    def stop(self, timeout_s: float = 15.0, sig: signal.Signals = signal.SIGTERM) -> int | None:
+        """``sig`` (SIGTERM: gunicorn's graceful stop), then SIGKILL after ``timeout_s``; returns the exit status."""
         proc, self.process = self.process, None
         self._info = None
         if proc is None:
             return None
         if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(sig)
             try:
                 proc.wait(timeout_s)
             except subprocess.TimeoutExpired:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import ssl
 import uuid
@@ -165,3 +166,23 @@ def test_broken_ca_file_names_the_file(tmp_path: Path, capsys: pytest.CaptureFix
     (tmp_path / "ca-key.pem").write_text("garbage")
     assert cli_main(["mock", "serve", "--state-dir", str(tmp_path), "--port", "0"]) == 2
     assert "ca.pem" in capsys.readouterr().err
+
+
+def test_nac_harness_mock_serve_with_a_sped_up_clock(tmp_path: Path) -> None:
+    """The console script's path: a sped-up clock shortens expires_in; SIGINT stops it cleanly."""
+    served = ServedMock(tmp_path, workers=1, threads=2, time_scale=60, via_cli=True).start()
+    try:
+        assert "tenant id" in "".join(served.output)
+        with httpx.Client(verify=served.ca_file, trust_env=False) as http:
+            body = http.post(
+                served.info.token_url_v2,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": served.client_id,
+                    "client_secret": served.client_secret,
+                    "scope": "https://api.manage.microsoft.com//.default",
+                },
+            ).json()
+        assert body["expires_in"] == 59
+    finally:
+        assert served.stop(sig=signal.SIGINT) == 0
