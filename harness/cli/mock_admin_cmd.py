@@ -1,4 +1,4 @@
-"""``nac-harness mock devices|device|calls|settings``: the admin API for a person at a terminal.
+"""``nac-harness mock devices|device|calls|settings|faults|reset``: the admin API at a terminal.
 
 Talks HTTPS to a served mock (``--url``, ``--admin-token``, ``--ca-file``; defaults from
 ``MOCK_INTUNE_URL`` / ``MOCK_INTUNE_ADMIN_TOKEN`` / ``MOCK_INTUNE_CA_FILE``, else the state
@@ -10,97 +10,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import ssl
 import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 from rich.console import Console
 from rich.table import Table
 
-from mock_intune.config import DEFAULT_ADMIN_TOKEN
 from mock_intune.errors import ConfigError, HarnessFailure, InputError
 from mock_intune.model import ComplianceState, Surface
 from mock_intune.seed import load_document, parse_devices
 
-DEFAULT_URL = "https://127.0.0.1:8443"
-DEFAULT_STATE_DIR = ".state/mock-intune"
+from .mock_admin_client import DEFAULT_STATE_DIR, DEFAULT_URL, AdminClient, client_for
+
 ACTIONS = ("enroll", "retire", "check-in", "evaluate", "portal-visit")
 SEED_BATCH = 1000
 """Devices per request when ``devices add`` seeds a large document."""
-
-
-def make_transport() -> httpx.BaseTransport | None:
-    """The httpx transport the admin client uses (None: the network). Tests swap in a WSGI transport."""
-    return None
-
-
-class AdminClient:
-    """A small client of the mock's admin API that turns every failure into a one-line error."""
-
-    def __init__(self, url: str, token: str, ca_file: str | None, *, timeout: float = 10.0) -> None:
-        self.url = url.rstrip("/")
-        try:
-            parts = urlsplit(self.url)
-            ok = parts.scheme in ("https", "http") and bool(parts.hostname) and " " not in self.url
-            _ = parts.port  # raises ValueError for a port that is not 0..65535
-        except ValueError:
-            ok = False
-        if not ok:
-            raise InputError(f"want an http(s)://host[:port] URL, got {url!r}", where="--url")
-        verify: Any = True
-        if ca_file:
-            if not Path(ca_file).is_file():
-                raise InputError(f"no such file: {ca_file}", where="--ca-file")
-            try:
-                verify = ssl.create_default_context(cafile=ca_file)
-            except (ssl.SSLError, OSError) as exc:
-                raise InputError(f"not a usable PEM CA file ({exc})", where="--ca-file") from None
-        transport = make_transport()
-        self.http = httpx.Client(
-            base_url=self.url,
-            headers={"Authorization": f"Bearer {token}"},
-            verify=verify,
-            timeout=timeout,
-            transport=transport,
-            trust_env=False,
-        )
-
-    def close(self) -> None:
-        self.http.close()
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            resp = self.http.request(method, path, **kwargs)
-        except httpx.ConnectError as exc:
-            reason = str(exc) or type(exc).__name__
-            if "CERTIFICATE_VERIFY_FAILED" in reason:
-                raise HarnessFailure(
-                    f"TLS verification of {self.url} failed; pass the mock's CA with --ca-file"
-                ) from None
-            raise HarnessFailure(f"cannot reach the mock at {self.url}: {reason}") from None
-        except httpx.HTTPError as exc:
-            raise HarnessFailure(f"request to {self.url}{path} failed: {exc or type(exc).__name__}") from None
-        if resp.status_code >= 400:
-            try:
-                message = resp.json()["error"]["message"]
-            except (ValueError, KeyError, TypeError):
-                message = resp.text[:200] or resp.reason_phrase
-            if resp.status_code == 401:
-                raise InputError(f"the mock refused the admin token: {message}", where="--admin-token")
-            raise InputError(f"{resp.status_code} {message}", where=f"{method} {path}")
-        if resp.status_code == 204 or not resp.content:
-            return None
-        try:
-            return resp.json()
-        except ValueError:
-            raise HarnessFailure(f"{self.url}{path} did not answer JSON (is --url a mock Intune?)") from None
 
 
 # -- wiring ------------------------------------------------------------------------------------------
@@ -163,6 +91,25 @@ def register_verbs(verbs: argparse._SubParsersAction) -> None:  # type: ignore[t
     p.add_argument("--max-calls", type=int, default=None, help="stop after printing this many calls")
     p.set_defaults(func=_calls)
 
+    surfaces = [s.value for s in Surface if s is not Surface.ADMIN]
+    faults = verbs.add_parser("faults", help="show, set or clear fault injection per surface")
+    fsub = faults.add_subparsers(dest="faults_verb", required=True, metavar="VERB")
+    p = fsub.add_parser("show", parents=[common], help="the faults in force")
+    p.set_defaults(func=_faults_show)
+    p = fsub.add_parser("set", parents=[common], help="set the faults of one surface")
+    p.add_argument("surface", choices=surfaces)
+    p.add_argument(
+        "spec", metavar="SPEC", help='fault spec as JSON, e.g. \'{"error_rate": 0.2, "error_status": 503}\''
+    )
+    p.set_defaults(func=_faults_set)
+    p = fsub.add_parser("clear", parents=[common], help="clear the faults of one surface")
+    p.add_argument("surface", choices=surfaces)
+    p.set_defaults(func=_faults_clear)
+
+    p = verbs.add_parser("reset", parents=[common], help="forget devices, calls, faults and throttling")
+    p.add_argument("--yes", action="store_true", help="really reset (required)")
+    p.set_defaults(func=_reset)
+
     settings = verbs.add_parser("settings", help="show or change the tenant's compliance settings")
     tsub = settings.add_subparsers(dest="settings_verb", required=True, metavar="VERB")
     p = tsub.add_parser("show", parents=[common], help="the tenant settings")
@@ -172,17 +119,6 @@ def register_verbs(verbs: argparse._SubParsersAction) -> None:  # type: ignore[t
     p.add_argument("--validity-days", type=int, help="compliance status validity period, 1..120")
     p.add_argument("--grace-period-hours", type=float)
     p.set_defaults(func=_settings_set)
-
-
-def client_for(args: argparse.Namespace) -> AdminClient:
-    """An admin client from flags, then ``MOCK_INTUNE_*`` variables, then the state directory."""
-    state_dir = Path(args.state_dir or os.environ.get("MOCK_INTUNE_STATE_DIR") or DEFAULT_STATE_DIR)
-    url = args.url or os.environ.get("MOCK_INTUNE_URL") or DEFAULT_URL
-    token = args.admin_token or os.environ.get("MOCK_INTUNE_ADMIN_TOKEN") or DEFAULT_ADMIN_TOKEN
-    ca_file = args.ca_file or os.environ.get("MOCK_INTUNE_CA_FILE")
-    if not ca_file and (state_dir / "ca.pem").is_file():
-        ca_file = str(state_dir / "ca.pem")
-    return AdminClient(url, token, ca_file)
 
 
 def _run(args: argparse.Namespace, body: Callable[[AdminClient, Console], int]) -> int:
@@ -417,6 +353,65 @@ def _settings_set(args: argparse.Namespace) -> int:
 
     def body(client: AdminClient, console: Console) -> int:
         _print_settings(args, console, client.request("PUT", "/admin/settings", json=changes))
+        return 0
+
+    return _run(args, body)
+
+
+# -- faults, reset ------------------------------------------------------------------------------
+def _faults_show(args: argparse.Namespace) -> int:
+    def body(client: AdminClient, console: Console) -> int:
+        data = client.request("GET", "/admin/faults")
+        if args.format == "json":
+            _print_json(console, data)
+            return 0
+        if not data["faults"]:
+            console.print("no faults")
+            return 0
+        table = Table("surface", "fault spec")
+        for surface, spec in sorted(data["faults"].items()):
+            table.add_row(surface, json.dumps(spec, separators=(",", ":")))
+        console.print(table)
+        return 0
+
+    return _run(args, body)
+
+
+def _faults_set(args: argparse.Namespace) -> int:
+    try:
+        spec = json.loads(args.spec)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg}", where="SPEC") from None
+    if not isinstance(spec, dict):
+        raise InputError("want a JSON object", where="SPEC")
+
+    def body(client: AdminClient, console: Console) -> int:
+        data = client.request("PUT", f"/admin/faults/{args.surface}", json=spec)
+        if args.format == "json":
+            _print_json(console, data)
+        else:
+            console.print(f"{args.surface}: {json.dumps(data['fault'], separators=(',', ':'))}")
+        return 0
+
+    return _run(args, body)
+
+
+def _faults_clear(args: argparse.Namespace) -> int:
+    def body(client: AdminClient, console: Console) -> int:
+        client.request("DELETE", f"/admin/faults/{args.surface}")
+        console.print(f"{args.surface}: no faults")
+        return 0
+
+    return _run(args, body)
+
+
+def _reset(args: argparse.Namespace) -> int:
+    if not args.yes:
+        raise InputError("this forgets every device, call and fault; add --yes to do it", where="reset")
+
+    def body(client: AdminClient, console: Console) -> int:
+        client.request("POST", "/admin/reset")
+        console.print("reset: devices, calls, faults and throttling forgotten")
         return 0
 
     return _run(args, body)

@@ -25,7 +25,7 @@ from ..model import (
     TenantSettings,
     normalize_guid,
 )
-from ..seed import convert_field, load_document, parse_devices
+from ..seed import GRAPH_ALIASES, convert_field, load_document, parse_devices
 from ..service import MockIntune
 from ..store import device_to_json
 from . import service_of
@@ -233,8 +233,9 @@ def patch_device(device_id: str) -> Response:
     changes: dict[str, Any] = {}
     posture: bool | None = None
     state: ComplianceState | None = None
-    for key, raw in body.items():
-        where = f"body.{key}"
+    for raw_key, raw in body.items():
+        where = f"body.{raw_key}"
+        key = GRAPH_ALIASES.get(raw_key, raw_key)
         if key == "posture":
             if raw not in ("compliant", "noncompliant"):
                 raise InputError(f"want 'compliant' or 'noncompliant', got {raw!r}", where=where)

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.cli import mock_admin_cmd
+from harness.cli import mock_admin_client
 from harness.cli.main import main
 from mock_intune import ManualClock, MockConfig, MockIntune, create_app
 from mock_intune.model import GRAPH_RESOURCE
@@ -61,7 +61,7 @@ def svc() -> MockIntune:
 @pytest.fixture
 def transport(svc: MockIntune, monkeypatch: pytest.MonkeyPatch) -> NacTrafficTransport:
     t = NacTrafficTransport(svc)
-    monkeypatch.setattr(mock_admin_cmd, "make_transport", lambda: t)
+    monkeypatch.setattr(mock_admin_client, "make_transport", lambda: t)
     monkeypatch.setenv("COLUMNS", "220")
     for name in (
         "MOCK_INTUNE_URL",
@@ -189,6 +189,26 @@ def test_calls_and_follow(
     assert code == 0 and "/v1.0/deviceManagement/managedDevices" in out
     code, _, err = run_cli(capsys, "mock", "calls", "--interval", "0", *CONN)
     assert code == 2 and "--interval: must be > 0" in err
+
+
+def test_faults_and_reset(seeded: Path, svc: MockIntune, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "mock", "faults", "show", *CONN)
+    assert code == 0 and "no faults" in out
+    spec = '{"error_rate": 1.0, "error_status": 503}'
+    code, out, _ = run_cli(capsys, "mock", "faults", "set", "graph", spec, *CONN)
+    assert code == 0 and '"error_status":503' in out
+    code, out, _ = run_cli(capsys, "mock", "faults", "show", "--format", "json", *CONN)
+    assert json.loads(out)["faults"]["graph"]["error_rate"] == 1.0
+    code, _, err = run_cli(capsys, "mock", "faults", "set", "graph", '{"error_rate": 7}', *CONN)
+    assert code == 2 and "error_rate" in err
+    code, _, err = run_cli(capsys, "mock", "faults", "set", "graph", "[1]", *CONN)
+    assert code == 2 and "SPEC: want a JSON object" in err
+    code, out, _ = run_cli(capsys, "mock", "faults", "clear", "graph", *CONN)
+    assert code == 0 and svc.store.faults() == {}
+    code, _, err = run_cli(capsys, "mock", "reset", *CONN)
+    assert code == 2 and "--yes" in err and svc.store.count_devices(svc.tenant_id) == 2
+    code, out, _ = run_cli(capsys, "mock", "reset", "--yes", *CONN)
+    assert code == 0 and svc.store.count_devices(svc.tenant_id) == 0
 
 
 def test_bad_connection_flags(

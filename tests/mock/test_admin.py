@@ -87,6 +87,13 @@ def test_seed_errors_are_4xx_naming_the_field(
     assert fragment in resp.get_json()["error"]["message"]
 
 
+def test_oversized_seed_is_413_not_500(client: FlaskClient) -> None:
+    big = "devices:\n" + "  - device_name: " + "x" * 200 + "\n" * 1
+    resp = client.post("/admin/devices", data=big * 6000, content_type="application/yaml", headers=ADMIN)
+    assert resp.status_code == 413
+    assert resp.get_json()["error"]["code"]
+
+
 def test_patch_posture_then_check_in_and_illegal_transition(client: FlaskClient) -> None:
     seed(client, [{"intune_id": ID1, "compliance_state": "compliant"}])
     dev = client.patch(f"/admin/devices/{ID1}", json={"posture": "noncompliant"}, headers=ADMIN).get_json()
@@ -105,6 +112,13 @@ def test_patch_posture_then_check_in_and_illegal_transition(client: FlaskClient)
         f"/admin/devices/{ID1}", json={"compliance_state": "compliant", "serial_number": "SN1"}, headers=ADMIN
     ).get_json()
     assert (dev["compliance_state"], dev["serial_number"]) == ("compliant", "SN1")
+    # Graph property names work too
+    dev = client.patch(
+        f"/admin/devices/{ID1}",
+        json={"deviceName": "LAPTOP-9", "wiFiMacAddress": "aa:bb:cc:00:00:09"},
+        headers=ADMIN,
+    ).get_json()
+    assert (dev["device_name"], dev["wifi_mac"]) == ("LAPTOP-9", "AABBCC000009")
 
 
 @pytest.mark.parametrize(
