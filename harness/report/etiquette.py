@@ -5,8 +5,8 @@ Computed from the evidence of every scenario: the exchanges the bench saw at the
 intervals are only compared within one scenario. Four measures, 25 points each:
 
 * **calls per device** — compliance queries per device decided; ≤ 2 scores full, 6 or more none;
-* **broad-query frequency** — "all noncompliant devices" queries (first pages; following a
-  ``paging_info`` / ``$skiptoken`` is the same query) closer than 4 hours apart; 5 points each;
+* **broad-query frequency** — answered "all noncompliant devices" queries (first pages; following
+  a ``paging_info`` / ``$skiptoken`` is the same query) closer than 4 hours apart; 5 points each;
 * **back-off** — after a 429/503 *with* ``Retry-After``, the next request on the same channel comes
   no sooner; *without* one, a second immediate retry (under 1 s) after consecutive throttled
   answers is a retry storm; 5 points each;
@@ -193,7 +193,9 @@ def measure_scenario(calls: list[Call], evidence: Mapping[str, Any], result: Eti
     }
     result.devices += len(devices or {c.device for c in queries if c.device})
 
-    broad_times = [c.at for c in ordered if c.kind == "broad" and c.at is not None]
+    # Intune's window runs from the last broad query it answered; a refused one (503) is judged
+    # under back-off instead.
+    broad_times = [c.at for c in ordered if c.kind == "broad" and c.at is not None and _served(c)]
     result.broad_queries += sum(1 for c in ordered if c.kind == "broad")
     result.broad_query_violations += sum(
         1 for a, b in zip(broad_times, broad_times[1:], strict=False) if b - a < BROAD_QUERY_MIN_INTERVAL_S
@@ -235,6 +237,10 @@ def _measure_tokens(ordered: list[Call], result: Etiquette) -> None:
             told_to_renew.discard(call.audience)
         elif call.status == 401:
             told_to_renew.add(call.audience)
+
+
+def _served(call: Call) -> bool:
+    return call.status is not None and 200 <= call.status < 300
 
 
 def _audience(value: str) -> str:
