@@ -133,7 +133,7 @@ class CoreIntuneClient:
         spent = self.latency.sample() if spent is None else spent
         self.latency_s += spent
         self.calls += 1
-        if self.log_calls:
+        if self.log_calls and self.service.config.log_calls:
             self.service.log(
                 CallRecord(
                     at=self.service.now(),
