@@ -206,7 +206,10 @@ class DecisionService:
         self.paced.start()
 
     def decide(self, req: AccessRequest) -> AccessDecision:
-        decision = self.paced.call(lambda: self.nac.decide(req))
+        # Bring the NAC's clock up to now, then decide without holding the environment's lock:
+        # deciding waits on Intune over the network and must not serialise every RADIUS request.
+        self.paced.advance()
+        decision = self.nac.decide(req)
         if decision.decision is not Decision.DENY:
             self.sessions.add(Session(req.session_id, req.mac, req.device))
         return decision

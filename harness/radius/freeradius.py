@@ -46,9 +46,13 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
 
 @dataclass
 class FreeRadiusConfig:
-    """What the generated configuration needs."""
+    """What the generated configuration needs.
 
-    decision_url: str
+    ``decision_url`` None configures a baseline that accepts every MAB / PAP request itself
+    (benchmarks measure the RADIUS driver against it).
+    """
+
+    decision_url: str | None
     ca_pem: str
     server_cert_pem: str
     server_key_pem: str
@@ -101,7 +105,7 @@ class FreeRadius:
             conf_dir=self.conf_dir,
             state_dir=self.state_dir,
             secret=cfg.secret,
-            decision_url=cfg.decision_url.rstrip("/"),
+            decision_url=cfg.decision_url.rstrip("/") if cfg.decision_url else "",
             auth_port=cfg.auth_port,
             acct_port=cfg.acct_port,
             threads=cfg.threads,

@@ -160,10 +160,77 @@ class Nas:
         return bool(pkt.VerifyReply(reply, data)) and reply.code == rp.AccountingResponse
 
 
-class _Protocol(asyncio.DatagramProtocol):
-    def __init__(self, require_ma: bool = False) -> None:
-        self.require_ma = require_ma
-        self.pending: dict[int, tuple[rp.AuthPacket, asyncio.Future[tuple[rp.AuthPacket, float]], float]] = {}
+class _Window(asyncio.DatagramProtocol):
+    """Keeps up to ``in_flight`` requests outstanding on one socket; no task per request.
+
+    Packet ids are handed out from a free list; a late reply to a reused id fails the Response
+    Authenticator check of the new request and is ignored.
+    """
+
+    def __init__(self, nas: AsyncNas, packets: list[rp.AuthPacket], rate: float | None) -> None:
+        self.cfg = nas.cfg
+        self.in_flight = nas.in_flight
+        self.packets = packets
+        self.rate = rate
+        self.results: list[AccessDecision | None] = [None] * len(packets)
+        self.pending: dict[int, tuple[int, bytes, float, int, asyncio.TimerHandle]] = {}
+        self.free = list(range(255, -1, -1))
+        self.next_index = 0
+        self.completed = 0
+        self.loop = asyncio.get_running_loop()
+        self.done: asyncio.Future[None] = self.loop.create_future()
+        self.transport: asyncio.DatagramTransport | None = None
+        self.started = self.loop.time()
+        self._wake: asyncio.TimerHandle | None = None
+        if not packets:
+            self.done.set_result(None)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # a datagram transport in practice
+        self.started = self.loop.time()
+        self.fill()
+
+    def fill(self) -> None:
+        self._wake = None
+        while self.next_index < len(self.packets) and len(self.pending) < self.in_flight and self.free:
+            if self.rate is not None:
+                due = self.started + self.next_index / self.rate
+                if due > self.loop.time():
+                    self._wake = self.loop.call_at(due, self.fill)
+                    return
+            index = self.next_index
+            self.next_index += 1
+            pid = self.free.pop()
+            pkt = self.packets[index]
+            pkt.id = pid
+            self._send(pid, index, pkt.RequestPacket(), 0)
+
+    def _send(self, pid: int, index: int, raw: bytes, attempt: int) -> None:
+        assert self.transport is not None
+        timer = self.loop.call_later(self.cfg.timeout_s, self._timeout, pid)
+        self.pending[pid] = (index, raw, time.perf_counter(), attempt, timer)
+        self.transport.sendto(raw)
+
+    def _finish(self, pid: int, index: int, result: AccessDecision | None) -> None:
+        del self.pending[pid]
+        self.free.append(pid)
+        self.results[index] = result
+        self.completed += 1
+        if self.completed == len(self.packets):
+            if not self.done.done():
+                self.done.set_result(None)
+        elif self._wake is None:
+            self.fill()
+
+    def _timeout(self, pid: int) -> None:
+        entry = self.pending.get(pid)
+        if entry is None:
+            return
+        index, raw, _, attempt, _ = entry
+        if attempt < self.cfg.retries:
+            self._send(pid, index, raw, attempt + 1)
+        else:
+            self._finish(pid, index, None)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         if len(data) < 20:
@@ -171,11 +238,16 @@ class _Protocol(asyncio.DatagramProtocol):
         entry = self.pending.get(data[1])
         if entry is None:
             return
-        request, future, started = entry
-        reply = decode_reply(request, data, self.require_ma)
-        if reply is not None and not future.done():
-            del self.pending[data[1]]
-            future.set_result((reply, time.perf_counter() - started))
+        index, _, sent_at, _, timer = entry
+        reply = decode_reply(self.packets[index], data, self.cfg.require_message_authenticator)
+        if reply is None:
+            return
+        timer.cancel()
+        latency = time.perf_counter() - sent_at
+        self._finish(data[1], index, interpret(reply.code, reply_attributes(reply), self.cfg.roles, latency))
+
+    def error_received(self, exc: Exception) -> None:  # e.g. ICMP port unreachable: let timeouts decide
+        return None
 
 
 class AsyncNas:
@@ -186,47 +258,27 @@ class AsyncNas:
             raise InputError("in_flight must be 1..255 (one RADIUS id space per socket)", where="in_flight")
         self.cfg = cfg
         self.in_flight = in_flight
+        self.last_duration_s = 0.0
+        """Wall time from the first send to the last answer of the latest :meth:`run`."""
 
     async def run(
-        self, requests: list[AccessRequest], method: AuthMethod = AuthMethod.MAB
+        self, requests: list[AccessRequest], method: AuthMethod = AuthMethod.MAB, *, rate: float | None = None
     ) -> list[AccessDecision | None]:
-        """Authenticate every request; None where no valid answer came within the timeout."""
+        """Authenticate every request; None where no valid answer came within the timeouts.
+
+        ``rate`` (requests per second) paces the starts; None sends as fast as the window allows.
+        Packets are built before the first send, so ``last_duration_s`` measures the exchange only.
+        """
+        if rate is not None and rate <= 0:
+            raise InputError("rate must be > 0 requests per second", where="rate")
+        packets = [build_access_request(self.cfg, r, method) for r in requests]
         loop = asyncio.get_running_loop()
-        transport, protocol = await loop.create_datagram_endpoint(
-            lambda: _Protocol(self.cfg.require_message_authenticator),
-            remote_addr=(self.cfg.host, self.cfg.auth_port),
+        transport, window = await loop.create_datagram_endpoint(
+            lambda: _Window(self, packets, rate), remote_addr=(self.cfg.host, self.cfg.auth_port)
         )
-        results: list[AccessDecision | None] = [None] * len(requests)
-        free_ids = asyncio.Queue[int]()
-        for i in range(256):
-            free_ids.put_nowait(i)
-        window = asyncio.Semaphore(self.in_flight)
-
-        async def one(index: int, request: AccessRequest) -> None:
-            async with window:
-                pid = await free_ids.get()
-                try:
-                    pkt = build_access_request(self.cfg, request, method)
-                    pkt.id = pid
-                    raw = pkt.RequestPacket()
-                    for _attempt in range(self.cfg.retries + 1):
-                        future: asyncio.Future[tuple[rp.AuthPacket, float]] = loop.create_future()
-                        protocol.pending[pid] = (pkt, future, time.perf_counter())
-                        transport.sendto(raw)
-                        try:
-                            reply, latency = await asyncio.wait_for(future, self.cfg.timeout_s)
-                        except TimeoutError:
-                            continue
-                        results[index] = interpret(
-                            reply.code, reply_attributes(reply), self.cfg.roles, latency
-                        )
-                        return
-                finally:
-                    protocol.pending.pop(pid, None)
-                    free_ids.put_nowait(pid)
-
         try:
-            await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
+            await window.done
         finally:
             transport.close()
-        return results
+        self.last_duration_s = loop.time() - window.started
+        return window.results

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from mock_intune.pki import CertificateAuthority
 
@@ -37,6 +37,15 @@ from .decision_service import CoaTarget, DecisionService
 from .freeradius import FreeRadius, FreeRadiusConfig
 
 STATE_FILE = "reference-nac.json"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per RADIUS decision (FreeRADIUS logs authentications itself)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
 DEVICE_CA_DIR = "device-ca"
 
 
@@ -121,7 +130,9 @@ class ReferenceRadiusNac:
         self.service = DecisionService(
             nac, factor=s.time_scale, coa=CoaTarget(s.coa_host, s.coa_port, s.secret.encode())
         )
-        self.http = make_server("127.0.0.1", 0, self.service.app(), threaded=True)
+        self.http = make_server(
+            "127.0.0.1", 0, self.service.app(), threaded=True, request_handler=_QuietHandler
+        )
         threading.Thread(target=self.http.serve_forever, name="decision-service", daemon=True).start()
         server = self.device_ca.issue("reference-nac.radius", san_dns=("localhost",), server=True)
         self.freeradius = FreeRadius(
