@@ -88,6 +88,7 @@ class ReferenceNac(PollingMixin, ClientPolicy, NacUnderTest):
                 client_id=config.client_id,
                 latency=latency,
                 portal_url=config.portal_url,
+                timeout_s=config.timeout_s,
             )
         else:
             self.client = HttpIntuneClient(

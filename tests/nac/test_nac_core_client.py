@@ -52,12 +52,12 @@ def test_fast_path_missing_permission_is_an_integration_error() -> None:
 def test_fast_path_feels_the_mocks_faults(fault: dict[str, object]) -> None:
     world = make_world()
     world.add(1)
-    nac = world.fast_nac(Profile.CR_CISCO, latency=FixedLatency(0.0), timeout_s=2.0)
+    nac = world.fast_nac(Profile.CR_CISCO, latency=FixedLatency(0.0), timeout_s=1.25)
     faults.set_fault(world.svc, Surface.CR_CISCO, fault)
     result = decide(nac, 1)
     assert result.decision is Decision.MDM_UNREACHABLE
     if "timeout_rate" in fault:
-        assert result.latency_s == pytest.approx(2.0 + nac.config.processing_s)
+        assert result.latency_s == pytest.approx(1.25 + nac.config.processing_s)
 
 
 def test_fast_path_broad_query_limit_and_back_off() -> None:
