@@ -171,7 +171,8 @@ class ReferenceNac(PollingMixin, ClientPolicy, NacUnderTest):
         except IntuneError as exc:
             decision, reason = self.on_error(exc)
         result = self.finish(decision, reason, identity=identity, answer=answer)
-        self.cache_put(identity, result, now)
+        if answer is not None:  # a fail-open allow is not Intune's answer: never cached
+            self.cache_put(identity, result, now)
         self.track_session(request, identity, answer, result)
         return result
 

@@ -426,3 +426,12 @@ def test_onb01_421_misdirected_rediscovers_and_retries_once(make_rig: MakeRig) -
     assert rig.decide(1).decision is Decision.ALLOW
     assert len(fake.paths("/endpoints")) == 2
     assert len(fake.paths("/devices/")) == 2
+
+
+def test_res01_fail_open_allow_is_not_cached(make_rig: MakeRig) -> None:
+    fake = FakeIntune()
+    fake.add(1, compliant=False)
+    rig = make_rig(intune=fake, fail_open=True)
+    fake.queue("/devices/", status(503))
+    assert rig.decide(1).decision is Decision.ALLOW
+    assert rig.decide(1).decision is Decision.REMEDIATE_REDIRECT  # Intune is back: asked afresh
