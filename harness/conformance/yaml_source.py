@@ -77,6 +77,8 @@ def _message(err: Any, messages: dict[str, str]) -> str:
     if kind == "extra_forbidden":
         return "unknown field"
     msg = str(err["msg"])
+    if kind == "value_error":  # a validator's own message, without pydantic's "Value error, " prefix
+        return msg.removeprefix("Value error, ")
     msg = msg[0].lower() + msg[1:] if msg else msg
     return f"{msg}, got {err['input']!r}" if "input" in err and not isinstance(err["input"], dict) else msg
 
