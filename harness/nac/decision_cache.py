@@ -21,6 +21,7 @@ class DecisionCache:
         self.ttl_s = ttl_s
         self._entries: dict[str, tuple[float, AccessDecision]] = {}
         self.hits = 0
+        self._next_purge = 0.0
 
     def get(self, key: str, now: float) -> AccessDecision | None:
         entry = self._entries.get(key)
@@ -39,7 +40,17 @@ class DecisionCache:
             self._entries.pop(key, None)
             return False
         self._entries[key] = (now + self.ttl_s, decision)
+        if now >= self._next_purge:
+            self.purge(now)
         return True
+
+    def purge(self, now: float) -> int:
+        """Drop expired entries (run at most once per lifetime, so memory tracks the live set)."""
+        expired = [k for k, (expires_at, _) in self._entries.items() if now >= expires_at]
+        for k in expired:
+            del self._entries[k]
+        self._next_purge = now + self.ttl_s
+        return len(expired)
 
     def forget(self, keys: Iterable[str]) -> int:
         """Drop entries for ``keys``; returns how many were present."""

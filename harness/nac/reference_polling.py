@@ -24,16 +24,23 @@ from .reference_config import ReferenceNacConfig
 MAX_PAGES = 100_000
 
 
-@dataclass
+@dataclass(slots=True)
 class Session:
-    """A connected session the NAC knows of (from its own decisions), for CoA (STA-03)."""
+    """An allowed session the NAC knows of (from its own decisions), for CoA (STA-03)."""
 
     session_id: str
     mac: str
     intune_id: str | None
     decision: Decision
-    keys: tuple[str, ...]
     identity: DeviceIdentity | None = None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The decision-cache keys this session's device may be cached under."""
+        keys = [f"macaddress={self.mac}"]
+        if self.intune_id:
+            keys.append(f"guid={self.intune_id}")
+        return tuple(keys)
 
 
 class PollingMixin:
@@ -69,6 +76,10 @@ class PollingMixin:
         answer: DeviceAnswer | None,
         result: AccessDecision,
     ) -> None:
+        if not result.decision.grants_access:
+            # only allowed sessions can need a CoA; a redirected device is asked afresh next time
+            self.sessions.pop(request.session_id, None)
+            return
         try:
             mac = normalize_mac(request.mac)
         except InputError:
@@ -76,11 +87,8 @@ class PollingMixin:
         intune_id = identity.value if identity and identity.kind is IdentityKind.GUID else None
         if answer is not None and answer.intune_id:
             intune_id = intune_id or answer.intune_id
-        keys = tuple(k for k in (str(identity) if identity else None, f"macaddress={mac}") if k)
-        if intune_id:
-            keys += (f"guid={intune_id}",)
         self.sessions[request.session_id] = Session(
-            request.session_id, mac, intune_id, result.decision, keys, identity
+            request.session_id, mac, intune_id, result.decision, identity
         )
 
     def poll_loop(self) -> Generator[simpy.Event, Any, None]:
