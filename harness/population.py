@@ -314,7 +314,9 @@ class Population:
         return cached
 
     def _hardware_mac(self, i: int) -> str:
-        model = self._model(i, self.os_of(i))
+        hk = hash64(self.seed, i, _S_KIND)
+        models = CATALOG[_OS_ORDER[bisect_right(self._os_cum, _u16(hk, 0))]]
+        model = models[_u16(hk, 1) % len(models)]
         ouis = OUIS[model.radio_vendor]
         oui = ouis[hash64(self.seed, i, _S_MAC) % len(ouis)]
         nic = (((i ^ self._mac_k1) * self._mac_a) & _M24) ^ self._mac_k2

@@ -19,9 +19,9 @@ import simpy
 
 from ..model import AccessType, CoaMessage
 from ..scenario import Scenario
-from .timing import hash64, unit
+from .timing import hash64
 
-_S_SITE, _S_AP, _S_VPN = 41, 42, 43
+_S_SITE = 41
 
 
 class AccessPoint:
@@ -131,14 +131,17 @@ class AccessNetwork:
 
     def home(self, device: int) -> int:
         """The AP (index into ``aps``) device ``device`` first tries: its site, its access type."""
-        u_site = unit(self.seed, device, _S_SITE)
+        h = hash64(self.seed, device, _S_SITE)
+        u_site = ((h & 0xFFFFFF) + 0.5) / (1 << 24)
+        u_vpn = (((h >> 24) & 0xFFFFFF) + 0.5) / (1 << 24)
         site = min(bisect_right(self._site_cum, u_site), len(self._site_cum) - 1)
-        vpn = unit(self.seed, device, _S_VPN) < self.vpn_share
         wanted, other = (
-            (self.vpn_by_site, self.wifi_by_site) if vpn else (self.wifi_by_site, self.vpn_by_site)
+            (self.vpn_by_site, self.wifi_by_site)
+            if u_vpn < self.vpn_share
+            else (self.wifi_by_site, self.vpn_by_site)
         )
         choices = wanted[site] or self._first_nonempty(wanted) or other[site] or self._first_nonempty(other)
-        return choices[hash64(self.seed, device, _S_AP) % len(choices)]
+        return choices[(h >> 48) % len(choices)]
 
     @staticmethod
     def _first_nonempty(groups: list[list[int]]) -> list[int]:
