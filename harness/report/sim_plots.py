@@ -89,13 +89,17 @@ def intune_calls_per_minute(results: Mapping[str, Any]) -> str:
     if not calls and not throttled:
         _empty(ax, "no Intune calls")
     else:
+        every = [m for series in (calls, throttled) for pts in series.values() for m, _ in pts]
+        minutes = list(range(min(every), max(every) + 1))
         for i, (kind, pts) in enumerate(sorted(calls.items())):
+            per = dict(pts)  # minutes without calls are zeros, not gaps to draw a line across
             ax.plot(
-                [m / 60 for m, _ in pts],
-                [n for _, n in pts],
+                [m / 60 for m in minutes],
+                [per.get(m, 0) for m in minutes],
                 label=kind,
                 color=KIND_COLOURS[i % len(KIND_COLOURS)],
                 linewidth=1,
+                drawstyle="steps-post",
             )
         for j, (_kind, pts) in enumerate(sorted(throttled.items())):
             ax.scatter(
