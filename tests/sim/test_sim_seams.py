@@ -57,7 +57,8 @@ class AllowThenCoa(NacUnderTest):
     """Allows everyone, then sends one Disconnect to the first session at t = 9:00."""
 
     def start(self, env: simpy.Environment, coa_sink: CoaSink) -> None:
-        self.env, self.sink, self.first = env, coa_sink, None
+        self.env, self.sink = env, coa_sink
+        self.first: str | None = None
         env.process(self.later())
 
     def later(self):  # type: ignore[no-untyped-def]

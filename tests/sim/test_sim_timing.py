@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Generator
 import random
 import statistics
 from datetime import UTC, datetime, timedelta
@@ -81,7 +82,7 @@ def test_agenda_runs_chores_on_the_whole_second_and_wakes_for_earlier_ones() -> 
     agenda = Agenda(env, lambda slot, chore: ran.append((env.now, slot, chore)))
     agenda.schedule(100.2, 1, Chore.CHECKIN)
 
-    def later() -> object:
+    def later() -> Generator[simpy.Event, None, None]:
         yield env.timeout(10)
         agenda.schedule(50.0, 2, Chore.DRIFT)  # earlier than what the agenda sleeps towards
 

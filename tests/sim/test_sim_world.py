@@ -260,3 +260,44 @@ def test_result_pickles() -> None:
 
     r = run_world(scenario(population={"size": 5}))
     assert pickle.loads(pickle.dumps(r)).outcomes == r.outcomes
+
+
+def test_intune_outage_fails_closed_and_devices_get_in_after_it() -> None:
+    sc = scenario(
+        population={"size": 2},
+        faults=[{"surface": "cr_cisco", "kind": "outage", "start": "07:00", "end": "08:10", "status": 503}],
+        max_attempts=10,
+    )
+    rig = build(sc)
+    rig.env.run(until=T0 + 3600)
+    path = rig.path(0)
+    decisions = [(at, o) for s, at, o in path if s == Step.QUERY_INTUNE]
+    assert decisions[0][1] == Decision.MDM_UNREACHABLE.value
+    assert all(o == "mdm_unreachable" for at, o in decisions if at < T0 + 600)
+    assert decisions[-1][1] == "allow" and decisions[-1][0] >= T0 + 600
+    r = rig.world.finish()
+    assert r.outcomes == {"allow": 2}
+    assert sum(r.throttled.values()) >= 2  # the 503s are in the call counts
+
+
+def test_no_policy_devices_follow_the_tenant_mark() -> None:
+    no_policy = {
+        "compliant": 0.0,
+        "noncompliant": 0.0,
+        "in_grace": 0.0,
+        "unknown": 0.0,
+        "stale": 0.0,
+        "no_policy": 1.0,
+    }
+    ok = build(scenario(population={"compliance": no_policy}, tenant={"no_policy_mark": "compliant"}))
+    ok.env.run(until=T0 + 60)
+    assert ok.steps(0)[-1] == (9, "connected")
+    bad = build(
+        scenario(
+            population={"compliance": no_policy}, tenant={"no_policy_mark": "noncompliant"}, max_attempts=2
+        )
+    )
+    bad.env.run(until=T0 + 7200)
+    r = bad.world.finish()
+    assert r.outcomes == {"remediate_redirect": 1} and r.left == {"max_attempts": 1}
+    assert r.without_access == []  # Intune says noncompliant: it did not earn access
