@@ -208,8 +208,11 @@ def test_a_failed_rule_is_shown_with_what_the_nac_did_wrong(sample: Path) -> Non
         "FAILED",
     ]
     root = ET.parse(out / "junit.xml").getroot()
-    [failure] = root.iter("failure")
+    suites = {s.attrib["name"]: s for s in root.findall("testsuite")}
+    [failure] = suites["Access decisions (sample)"].iter("failure")
     assert failure.attrib["message"] == "the NAC decided allow for a noncompliant device"
+    [rule_failure] = suites["rules"].iter("failure")
+    assert "the NAC decided allow" in rule_failure.attrib["message"]
     assert json.loads((out / "result.json").read_text())["plan"]["verdict"] == "FAILED"
 
 
