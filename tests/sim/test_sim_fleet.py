@@ -31,7 +31,10 @@ def pair(
 ) -> tuple[simpy.Environment, Population, MockIntune, FleetIntune]:
     env = simpy.Environment(initial_time=8 * 3600)
     pop = Population(
-        PopulationSpec(size=size, compliance=MIX, enrollment={"enrolled": 0.8, "unenrolled": 0.2}), 12
+        PopulationSpec.model_validate(
+            {"size": size, "compliance": MIX, "enrollment": {"enrolled": 0.8, "unenrolled": 0.2}}
+        ),
+        12,
     )
     clock = SimClock(env, DEFAULT_EPOCH)
     slow = MockIntune(MockConfig(), clock=clock)

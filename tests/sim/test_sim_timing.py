@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
 import random
 import statistics
+from collections.abc import Generator
 from datetime import UTC, datetime, timedelta
 
 import pytest
