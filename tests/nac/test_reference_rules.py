@@ -435,3 +435,12 @@ def test_res01_fail_open_allow_is_not_cached(make_rig: MakeRig) -> None:
     fake.queue("/devices/", status(503))
     assert rig.decide(1).decision is Decision.ALLOW
     assert rig.decide(1).decision is Decision.REMEDIATE_REDIRECT  # Intune is back: asked afresh
+
+
+def test_registered_as_the_reference_adapter() -> None:
+    from harness.nac.base import adapter
+    from harness.nac.reference import ReferenceNac
+
+    assert adapter("reference") is ReferenceNac
+    nac = adapter("reference")(profile="graph", cache_ttl_s=30)
+    assert isinstance(nac, ReferenceNac) and nac.config.cache_ttl_s == 30
