@@ -58,7 +58,7 @@ def find_file(name: str, folders: Sequence[str], packaged: tuple[str, str] | Non
 def run(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     out = Path(args.out)
-    capability = find_file(REFERENCE_NAC, ["examples"], ("harness.conformance", f"data/{REFERENCE_NAC}"))
+    capability = find_file(REFERENCE_NAC, ["examples"], ("harness.conformance", REFERENCE_NAC))
     console.rule("[bold]1/2 certify the reference NAC")
     console.print(f"capability statement: {capability}")
     result = certify(

@@ -154,3 +154,13 @@ def test_demo_certifies_the_reference_nac_and_simulates_the_small_office(
     assert {"results.json", "report.html"} <= {p.name for p in sim.iterdir()}
     flat = " ".join(out.split())
     assert "certification report:" in flat and "simulation report:" in flat
+
+
+def test_demo_finds_its_statement_in_the_package_and_names_what_is_missing() -> None:
+    from harness.cli.demo_cmd import find_file
+    from harness.errors import HarnessFailure
+
+    found = find_file("reference-nac.yaml", ["no-such-folder"], ("harness.conformance", "reference-nac.yaml"))
+    assert found.read_text() == (ROOT / "examples" / "reference-nac.yaml").read_text()
+    with pytest.raises(HarnessFailure, match="the demo's nothing.yaml is missing"):
+        find_file("nothing.yaml", ["examples"], ("harness.conformance", "nothing.yaml"))

@@ -134,7 +134,7 @@ def test_load_names_a_missing_file(tmp_path: Path) -> None:
 
 def test_packaged_reference_statement_is_the_example() -> None:
     example = ROOT / "examples" / "reference-nac.yaml"
-    packaged = ROOT / "harness" / "conformance" / "data" / "reference-nac.yaml"
+    packaged = ROOT / "harness" / "conformance" / "reference-nac.yaml"
     assert packaged.read_text() == example.read_text()
     cap = load_capability(example)
     assert set(cap.profiles) == set(Profile)
