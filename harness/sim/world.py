@@ -18,7 +18,7 @@ load runs). Either way every state change goes through the mock's core, so Intun
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
 import simpy
@@ -403,13 +403,20 @@ class World:
 # -- building and running a shard ---------------------------------------------------------------
 
 
-def mock_config(scenario: Scenario, shard_count: int) -> MockConfig:
-    """The mock's configuration for one shard: Intune's shared rate limits divided by the shard count."""
-    limits = scenario.intune.rate_limits
+def mock_config(
+    scenario: Scenario, shard_count: int, limits: Mapping[str, float] | None = None
+) -> MockConfig:
+    """The mock's configuration for one shard: Intune's shared rate limits split across the shards.
+
+    ``limits`` are per-shard values already split by the load runner (``harness.load.shards``); without
+    them the Graph request budget is divided by ``shard_count`` and the intervals are kept.
+    """
+    rl = scenario.intune.rate_limits
+    per = dict(limits or {})
     return MockConfig(
-        graph_rate_limit=max(1, limits.graph_requests // shard_count),
-        graph_rate_window_s=limits.graph_window,
-        broad_query_interval_s=limits.broad_query_interval,
+        graph_rate_limit=max(1, int(per.get("graph_requests", rl.graph_requests // shard_count))),
+        graph_rate_window_s=float(per.get("graph_window", rl.graph_window)),
+        broad_query_interval_s=float(per.get("broad_query_interval", rl.broad_query_interval)),
     )
 
 
@@ -455,6 +462,7 @@ def run_world(
     trace: bool | None = None,
     progress: Callable[[int], None] | None = None,
     env: simpy.Environment | None = None,
+    limits: Mapping[str, float] | None = None,
 ) -> WorldResult:
     """Simulate shard ``shard_index`` of ``shard_count`` of ``scenario`` until its duration; return its numbers."""
     from ..errors import ConfigError
@@ -472,7 +480,7 @@ def run_world(
     gc.disable()
     try:
         service = build_intune(
-            env, scenario, population, devices, fast=fast, config=mock_config(scenario, shard_count)
+            env, scenario, population, devices, fast=fast, config=mock_config(scenario, shard_count, limits)
         )
         shard_seed = (scenario.seed * 1_000_003 + shard_index * 7919 + shard_count) & 0x7FFF_FFFF
         nac = (nac_factory or default_nac_factory)(env, service, scenario, shard_seed)
@@ -502,17 +510,26 @@ def run_world(
 
 
 def run_shard(shard: Any) -> WorldResult:
-    """The load runner's entry point: run one :class:`harness.load.shards.Shard`."""
+    """The load runner's entry point: run one :class:`harness.load.shards.Shard`.
+
+    The shard's devices must be the strided range ``range(index, population, count)``; its ``limits``
+    are the per-shard Intune limits; ``trace`` keeps the full trace; progress goes to ``shard.report``.
+    """
+    from ..errors import HarnessFailure
+
     scenario = shard.scenario
     if shard.seed != scenario.seed:
         scenario = scenario.model_copy(update={"seed": shard.seed})
-    devices = shard.devices
+    expected = range(shard.index, scenario.population.size, shard.count)
+    if shard.devices != expected:
+        raise HarnessFailure(f"shard {shard.index}/{shard.count} holds {shard.devices}, expected {expected}")
     result = run_world(
         scenario,
-        shard_index=devices.start if devices.step > 1 or shard.count > 1 else 0,
+        shard_index=shard.index,
         shard_count=shard.count,
         trace=bool(shard.trace) or None,
         progress=shard.report,
+        limits=shard.limits or None,
     )
     shard.report(shard.size)
     return result
