@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import selectors
 import signal
 import socket
@@ -71,6 +72,8 @@ class ServeInfo:
     client_thumbprint: str
     admin_token: str
     workers: int
+    advertised_url: str = ""
+    """``--public-base-url`` when set: the origin metadata and discovery name (map its host here)."""
 
     @property
     def token_url_v1(self) -> str:
@@ -109,6 +112,12 @@ class ServeInfo:
             f"  admin token        {self.admin_token}",
             f"  server certificate also covers: {', '.join(MICROSOFT_HOSTS)}",
         ]
+        if self.advertised_url:
+            lines.insert(
+                1,
+                f"  advertised as      {self.advertised_url} (metadata and discovery name it; "
+                "resolve its host to this server)",
+            )
         return "\n".join(lines)
 
 
@@ -281,9 +290,8 @@ def serve(
         real_port = int(sock.getsockname()[1])
         shown = f"[{host}]" if ":" in host else host
         info = ServeInfo(
-            base_url=cfg.public_base_url.rstrip("/")
-            if cfg.public_base_url
-            else f"https://{shown}:{real_port}",
+            base_url=f"https://{shown}:{real_port}",
+            advertised_url=(cfg.public_base_url or "").rstrip("/"),
             host=host,
             port=real_port,
             state_dir=str(files.root),
@@ -521,11 +529,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--time-scale", type=float, default=None, help="speed-up of the mock's clock over the wall clock"
     )
+    parser.add_argument(
+        "--public-base-url",
+        default=None,
+        help="origin the mock advertises in metadata and discovery, e.g. https://fef.msub01.manage.microsoft.com "
+        "(default: the origin each request used)",
+    )
     parser.add_argument("--app-factory", default=None, help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve with parsed ``args`` until stopped; print the banner and a JSON ready line."""
+    config = None
+    if args.public_base_url is not None:
+        if not re.match(r"^https?://[^/\s]+/?$", args.public_base_url):
+            raise ConfigError(
+                f"want an origin like https://host[:port], got {args.public_base_url!r}",
+                field="--public-base-url",
+            )
+        config = MockConfig.from_env(public_base_url=args.public_base_url.rstrip("/"))
     serve(
         args.state_dir,
         host=args.host,
@@ -534,6 +556,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         time_scale=args.time_scale,
         app_factory=args.app_factory,
+        config=config,
         ready=print_ready,
     )
     return 0

@@ -134,6 +134,8 @@ def test_prepare_state_keeps_the_client_certificate(tmp_path: Path) -> None:
         (["--workers", "0"], "--workers"),
         (["--threads", "0"], "--threads"),
         (["--port", "70000"], "--port"),
+        (["--public-base-url", "fef.msub01.manage.microsoft.com"], "--public-base-url"),
+        (["--public-base-url", "https://host/path"], "--public-base-url"),
     ],
 )
 def test_bad_serve_options_exit_2_with_a_message(
@@ -186,3 +188,15 @@ def test_nac_harness_mock_serve_with_a_sped_up_clock(tmp_path: Path) -> None:
         assert body["expires_in"] == 59
     finally:
         assert served.stop(sig=signal.SIGINT) == 0
+
+
+def test_public_base_url_is_advertised(tmp_path: Path) -> None:
+    """A NAC behind a hosts override sees Microsoft's host names in metadata, not the mock's address."""
+    origin = "https://fef.msub01.manage.microsoft.com"
+    with ServedMock(tmp_path, workers=1, threads=1, env={"MOCK_INTUNE_PUBLIC_BASE_URL": origin}) as served:
+        assert served.info.advertised_url == origin
+        assert served.base_url.startswith("https://127.0.0.1:")
+        with httpx.Client(verify=served.ca_file, trust_env=False) as http:
+            meta = http.get(f"{served.info.authority}/v2.0/.well-known/openid-configuration").json()
+        assert meta["token_endpoint"] == f"{origin}/{served.tenant_id}/oauth2/v2.0/token"
+        assert "advertised as" in "".join(served.output)
