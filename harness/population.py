@@ -31,6 +31,7 @@ from mock_intune.model import (
     TenantSettings,
 )
 
+from .device_catalog import CATALOG, OS_ORDER, Model
 from .oui import OUIS
 from .scenario import PopulationSpec
 from .sim.timing import hash64
@@ -63,67 +64,6 @@ class SanForm(IntEnum):
     MEM_GUID = 2
 
 
-@dataclass(frozen=True, slots=True)
-class Model:
-    """One catalog entry: a device model with the OS versions it runs and its Wi-Fi radio's vendor."""
-
-    os: OperatingSystem
-    manufacturer: str
-    model: str
-    radio_vendor: str
-    os_versions: tuple[str, ...]
-
-
-_WIN = ("10.0.22631.4602", "10.0.26100.2605", "10.0.19045.5247", "10.0.22631.4751")
-_MAC = ("14.7.2", "15.2", "15.1.1", "13.7.2")
-_IOS = ("18.2", "18.1.1", "17.7.2", "16.7.10")
-_AND = ("14", "15", "13", "12")
-_LIN = ("Ubuntu 22.04.5 LTS", "Ubuntu 24.04.1 LTS", "Red Hat Enterprise Linux 9.5")
-
-CATALOG: dict[OperatingSystem, tuple[Model, ...]] = {
-    OperatingSystem.WINDOWS: (
-        Model(OperatingSystem.WINDOWS, "Dell Inc.", "Latitude 5440", "Intel", _WIN),
-        Model(OperatingSystem.WINDOWS, "Dell Inc.", "Latitude 7440", "Intel", _WIN),
-        Model(OperatingSystem.WINDOWS, "Dell Inc.", "OptiPlex 7010", "Dell", _WIN),
-        Model(OperatingSystem.WINDOWS, "HP", "HP EliteBook 840 G10", "Intel", _WIN),
-        Model(OperatingSystem.WINDOWS, "HP", "HP ProBook 450 G10", "HP", _WIN),
-        Model(OperatingSystem.WINDOWS, "LENOVO", "ThinkPad T14 Gen 4", "Lenovo", _WIN),
-        Model(OperatingSystem.WINDOWS, "LENOVO", "ThinkPad X1 Carbon Gen 11", "Intel", _WIN),
-        Model(OperatingSystem.WINDOWS, "Microsoft Corporation", "Surface Laptop 5", "Microsoft", _WIN),
-        Model(OperatingSystem.WINDOWS, "Microsoft Corporation", "Surface Pro 9", "Microsoft", _WIN),
-    ),
-    OperatingSystem.MACOS: (
-        Model(OperatingSystem.MACOS, "Apple", "MacBook Air (M2, 2022)", "Apple", _MAC),
-        Model(OperatingSystem.MACOS, "Apple", "MacBook Pro (14-inch, M3, 2023)", "Apple", _MAC),
-        Model(OperatingSystem.MACOS, "Apple", "iMac (24-inch, M3, 2023)", "Apple", _MAC),
-    ),
-    OperatingSystem.IOS: (
-        Model(OperatingSystem.IOS, "Apple", "iPhone 15", "Apple", _IOS),
-        Model(OperatingSystem.IOS, "Apple", "iPhone 14", "Apple", _IOS),
-        Model(OperatingSystem.IOS, "Apple", "iPhone 13", "Apple", _IOS),
-        Model(OperatingSystem.IOS, "Apple", "iPad Air (5th generation)", "Apple", _IOS),
-    ),
-    OperatingSystem.ANDROID: (
-        Model(OperatingSystem.ANDROID, "samsung", "SM-S921B", "Samsung", _AND),
-        Model(OperatingSystem.ANDROID, "samsung", "SM-A546B", "Samsung", _AND),
-        Model(OperatingSystem.ANDROID, "Google", "Pixel 8", "Google", _AND),
-        Model(OperatingSystem.ANDROID, "Google", "Pixel 7a", "Google", _AND),
-        Model(OperatingSystem.ANDROID, "motorola", "moto g84 5G", "Motorola", _AND),
-    ),
-    OperatingSystem.LINUX: (
-        Model(OperatingSystem.LINUX, "Dell Inc.", "Latitude 5440", "Intel", _LIN),
-        Model(OperatingSystem.LINUX, "LENOVO", "ThinkPad T14 Gen 4", "Intel", _LIN),
-        Model(OperatingSystem.LINUX, "Framework", "Laptop 13 (AMD Ryzen 7040)", "Framework", _LIN),
-    ),
-}
-
-_OS_ORDER = (
-    OperatingSystem.WINDOWS,
-    OperatingSystem.MACOS,
-    OperatingSystem.IOS,
-    OperatingSystem.ANDROID,
-    OperatingSystem.LINUX,
-)
 _STATE_ORDER = (
     InitialState.COMPLIANT,
     InitialState.NONCOMPLIANT,
@@ -211,7 +151,7 @@ class Population:
         self.seed = seed
         self.size = spec.size
         mix = spec.os_mix
-        self._os_cum = _cumulative([getattr(mix, o.name.lower()) for o in _OS_ORDER])
+        self._os_cum = _cumulative([getattr(mix, o.name.lower()) for o in OS_ORDER])
         self._owner_personal = _threshold(spec.ownership.personal)
         self._enrolled = _threshold(spec.enrollment.enrolled)
         c = spec.compliance
@@ -246,7 +186,7 @@ class Population:
 
     # -- cheap per-field derivations (used by the fast path) --------------------------------
     def os_of(self, i: int) -> OperatingSystem:
-        return _OS_ORDER[bisect_right(self._os_cum, _u16(hash64(self.seed, i, _S_KIND), 0))]
+        return OS_ORDER[bisect_right(self._os_cum, _u16(hash64(self.seed, i, _S_KIND), 0))]
 
     def initial_state(self, i: int) -> InitialState:
         h = hash64(self.seed, i, _S_STATE)
@@ -315,7 +255,7 @@ class Population:
 
     def _hardware_mac(self, i: int) -> str:
         hk = hash64(self.seed, i, _S_KIND)
-        models = CATALOG[_OS_ORDER[bisect_right(self._os_cum, _u16(hk, 0))]]
+        models = CATALOG[OS_ORDER[bisect_right(self._os_cum, _u16(hk, 0))]]
         model = models[_u16(hk, 1) % len(models)]
         ouis = OUIS[model.radio_vendor]
         oui = ouis[hash64(self.seed, i, _S_MAC) % len(ouis)]
@@ -373,7 +313,7 @@ class Population:
             raise IndexError(f"device index {i} outside population of {self.size}")
         seed = self.seed
         hk = hash64(seed, i, _S_KIND)
-        os = _OS_ORDER[bisect_right(self._os_cum, _u16(hk, 0))]
+        os = OS_ORDER[bisect_right(self._os_cum, _u16(hk, 0))]
         model = self._model(i, os)
         version = model.os_versions[_u16(hk, 2) % len(model.os_versions)]
         owner = OwnerType.PERSONAL if _u16(hk, 3) < self._owner_personal else OwnerType.COMPANY

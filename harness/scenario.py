@@ -14,57 +14,20 @@ Entry points: :func:`load_scenario` (a path), :func:`parse_scenario` (text + a n
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mock_intune.model import NoPolicyMark, Surface, TenantSettings
 
+from .durations import parse_clock, parse_duration
 from .errors import ScenarioError
 from .model import IdentitySource, Profile
 from .sim.clock import DEFAULT_EPOCH
 from .sim.timing import Dist, DistKind, Timing
-
-_DURATION = re.compile(
-    r"^\s*(?:(\d+(?:\.\d+)?)d)?\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m(?!s))?\s*"
-    r"(?:(\d+(?:\.\d+)?)s)?\s*(?:(\d+(?:\.\d+)?)ms)?\s*$"
-)
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?$")
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a ``"1h30m"``-style string; raises ValueError otherwise."""
-    if isinstance(value, bool):
-        raise ValueError("a duration is a number of seconds or a string like '15m'")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
-        return float(value)
-    if isinstance(value, str) and value.strip():
-        m = _DURATION.match(value)
-        if m and any(m.groups()):
-            d, h, mi, s, ms = (float(g) if g else 0.0 for g in m.groups())
-            return d * 86400 + h * 3600 + mi * 60 + s + ms / 1000
-    raise ValueError(f"not a duration: {value!r} (use seconds or e.g. '90s', '15m', '8h', '1h30m')")
-
-
-def parse_clock(value: Any) -> float:
-    """Seconds after the epoch from ``"HH:MM[:SS]"`` (hours may exceed 23 for later days) or a duration."""
-    if isinstance(value, str):
-        m = _CLOCK.match(value.strip())
-        if m:
-            h, mi, s = int(m.group(1)), int(m.group(2)), float(m.group(3) or 0)
-            if mi > 59 or s >= 60:
-                raise ValueError(f"not a clock time: {value!r}")
-            return h * 3600 + mi * 60 + s
-    return parse_duration(value)
-
-
-Seconds = Annotated[float, Field(ge=0)]
+from .yaml_errors import validate_yaml
 
 
 class _Model(BaseModel):
@@ -470,80 +433,9 @@ class Scenario(_Model):
         return self
 
 
-# -- loading with file / field / line in errors ---------------------------------------------
-
-
-def _node_for(root: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Node | None:
-    """The deepest YAML node found along the path ``loc`` (parts not in the document are skipped)."""
-    node = root
-    found: yaml.Node | None = root
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                    found, node = key if value is None else value, value
-                    break
-            else:
-                # a discriminator or union branch name that is not in the document: skip it
-                continue
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = found = node.value[part]
-        else:
-            continue
-    return found
-
-
-def _key_node(root: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Node | None:
-    """For an unknown field: the node of the offending key itself."""
-    if not loc:
-        return root
-    parent = _node_for(root, loc[:-1])
-    if isinstance(parent, yaml.MappingNode):
-        for key, _value in parent.value:
-            if isinstance(key, yaml.ScalarNode) and key.value == str(loc[-1]):
-                return key
-    return parent
-
-
-_BRANCH = re.compile(r"^(function-|union\[|tagged-union\[|lax-or-strict|json-or-python)")
-
-
-def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple(p for p in loc if not (isinstance(p, str) and _BRANCH.match(p)))
-
-
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     """Validate scenario YAML ``text``; ``source`` names it in errors."""
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(f"not valid YAML: {problem}", file=source, line=line) from None
-    if not isinstance(data, dict):
-        raise ScenarioError("a scenario is a YAML mapping (name, seed, population, ...)", file=source, line=1)
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        loc = _clean_loc(tuple(err["loc"]))
-        if err["type"] == "extra_forbidden":
-            node = _key_node(root, loc)
-            message = "unknown field"
-        elif err["type"] == "missing":
-            node = _key_node(root, loc[:-1])
-            message = "missing required field"
-        else:
-            node = _node_for(root, loc)
-            message = err["msg"].removeprefix("Value error, ")
-        line = node.start_mark.line + 1 if node is not None else None
-        field = ".".join(str(p) for p in loc) or "(scenario)"
-        more = len(exc.errors()) - 1
-        if more:
-            message += f" (and {more} more error{'s' if more > 1 else ''})"
-        raise ScenarioError(message, file=source, field=field, line=line) from None
+    return validate_yaml(Scenario, text, source, ScenarioError, "a scenario (name, seed, population, ...)")
 
 
 def load_scenario(path: str | Path) -> Scenario:

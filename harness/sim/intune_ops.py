@@ -12,7 +12,7 @@ from mock_intune.model import CallRecord
 from mock_intune.service import MockIntune
 
 from ..population import Population
-from .fleet import F_MANAGED, FleetIntune, call_kind
+from .fleet import F_MANAGED, STATES, FleetIntune, call_kind
 
 
 class IntuneOps:
@@ -78,9 +78,7 @@ class IntuneOps:
             if not st.flags[j] & F_MANAGED:
                 return False
             code = self.fleet._effective(j, self._now(), self.fleet.settings())
-            from .fleet import _STATES
-
-            return _STATES[code].grants_access
+            return STATES[code].grants_access
         d = self.service.device(self._id(j))
         return compliance.is_compliant(d, self.service.settings(), self.service.now())
 

@@ -10,7 +10,8 @@ import simpy
 from harness.population import Population
 from harness.scenario import Scenario
 from harness.sim.nac_setup import build_nac
-from harness.sim.world import World, build_intune, mock_config
+from harness.sim.runner import build_intune, mock_config
+from harness.sim.world import World
 
 FIXED = {
     "association": 1.0,

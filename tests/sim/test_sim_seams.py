@@ -10,7 +10,8 @@ from harness.model import AccessDecision, AccessRequest, CoaKind, CoaMessage, De
 from harness.nac.base import CoaSink, NacUnderTest
 from harness.population import Population
 from harness.sim.access import parse_session_id
-from harness.sim.world import World, build_intune, mock_config, run_world
+from harness.sim.runner import build_intune, mock_config
+from harness.sim.world import World, run_world
 
 
 class DenyAll(NacUnderTest):
