@@ -682,8 +682,14 @@ class Bench:
 
     def claim_broad_query_window(self) -> None:
         """Someone (another NAC node of the same app) just ran the broad query: the next one gets 503."""
-        self.service.claim_broad_query(self.config.client_id)
-        self.mark("broad query window claimed")
+        from mock_intune.errors import RequestError
+
+        try:
+            self.service.claim_broad_query(self.config.client_id)
+        except RequestError:
+            self.mark("broad query window already claimed")  # the NAC itself ran it moments ago
+        else:
+            self.mark("broad query window claimed")
 
     def tap_fault_for(self, kind: str) -> TapFault | None:
         now = float(self.env.now)
