@@ -213,7 +213,11 @@ class ReferenceNac(PollingMixin, ClientPolicy, NacUnderTest):
         return normalize_mac(mac)
 
     def query(self, identity: DeviceIdentity) -> DeviceAnswer:
-        """Steps 5 / 8: ask Intune, unless a Retry-After is still running (RES-03)."""
+        """Steps 5 / 8: ask Intune, unless a Retry-After is still running (RES-02 / RES-03).
+
+        A 429 sets the next allowed query time to ``Retry-After`` (or exponential back-off); a 5xx
+        with ``Retry-After`` is honoured too. Until then decisions fail closed without asking.
+        """
         now = self.now()
         if now < self._lookup_not_before:
             raise Throttled(
@@ -225,6 +229,10 @@ class ReferenceNac(PollingMixin, ClientPolicy, NacUnderTest):
         except Throttled as exc:
             self._lookup_not_before = now + self.backoff(self._lookup_throttles, exc.retry_after)
             self._lookup_throttles += 1
+            raise
+        except IntuneUnavailable as exc:
+            if exc.retry_after is not None:  # a 503 that says when to come back is taken at its word
+                self._lookup_not_before = now + exc.retry_after
             raise
         self._lookup_throttles = 0
         return answer

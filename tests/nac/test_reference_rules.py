@@ -444,3 +444,17 @@ def test_registered_as_the_reference_adapter() -> None:
     assert adapter("reference") is ReferenceNac
     nac = adapter("reference")(profile="graph", cache_ttl_s=30)
     assert isinstance(nac, ReferenceNac) and nac.config.cache_ttl_s == 30
+
+
+def test_res01_503_with_retry_after_is_honoured_for_lookups(make_rig: MakeRig) -> None:
+    fake = FakeIntune()
+    fake.add(1)
+    rig = make_rig(intune=fake)
+    fake.queue("/devices/", status(503, {"Retry-After": "5"}))
+    assert rig.decide(1).decision is Decision.MDM_UNREACHABLE
+    asked = len(fake.paths("/devices/"))
+    rig.env.run(until=4.9)
+    assert rig.decide(1).decision is Decision.MDM_UNREACHABLE
+    assert len(fake.paths("/devices/")) == asked
+    rig.env.run(until=5)
+    assert rig.decide(1).decision is Decision.ALLOW
