@@ -175,6 +175,7 @@ class Population:
         self.domain_sid = f"S-1-5-21-{d & _M32}-{(d >> 32) & _M32}-{hash64(seed, 1, 98) & _M32}"
         self._ids: dict[int, str] = {}
         self._macs: dict[int, str] = {}
+        self._entra: dict[int, str] = {}
         self._firsts: list[str] | None = None
         self._lasts: list[str] | None = None
 
@@ -216,7 +217,12 @@ class Population:
         return cached
 
     def entra_id(self, i: int) -> str:
-        return self._guid(i, _S_ENTRA, (hash64(self.seed, i, _S_ENTRA, 1) & _M32))
+        cached = self._entra.get(i)
+        if cached is None:
+            if len(self._entra) >= _MEMO:
+                self._entra.clear()
+            cached = self._entra[i] = self._guid(i, _S_ENTRA, (hash64(self.seed, i, _S_ENTRA, 1) & _M32))
+        return cached
 
     def _guid(self, i: int, salt: int, low32: int) -> str:
         h = hash64(self.seed, i, salt)
