@@ -152,3 +152,18 @@ def test_real_features_certify_the_reference_nac_on_a_rule_subset(tmp_path: Path
     result = certify(cap, out=tmp_path / "r", rules=["ACC-03", "RED-01"], features=ROOT / "features")
     assert result.exit_code == EXIT_OK, result.certification.summary
     assert set(rule_verdicts(result).values()) == {Verdict.PASSED}
+
+
+def test_a_declared_fail_open_nac_gets_a_warning_not_a_failure(tmp_path: Path) -> None:
+    cap = real_capability(tmp_path, "{type: mutant, mutant: RES-01-fail-open}")
+    cap.write_text(cap.read_text() + "fail_open: true\n", encoding="utf-8")
+    result = certify(cap, out=tmp_path / "r", rules=["RES-01"], features=ROOT / "features")
+    assert result.exit_code == EXIT_OK
+    [rule] = result.certification.rules
+    assert rule.verdict is Verdict.WARNING
+    assert "declared deviation" in rule.reason and "fail_open=True" in rule.reason
+    assert result.certification.verdict is Verdict.WARNING
+
+    undeclared = real_capability(tmp_path, "{type: mutant, mutant: RES-01-fail-open}")
+    again = certify(undeclared, out=tmp_path / "r", rules=["RES-01"], features=ROOT / "features")
+    assert again.exit_code == EXIT_RULE_FAILED
