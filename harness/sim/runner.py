@@ -26,7 +26,7 @@ from .world import World
 NacFactory = Callable[[simpy.Environment, MockIntune, Scenario, int], NacUnderTest]
 """``factory(env, service, scenario, shard_seed) -> NacUnderTest``."""
 
-FAST_THRESHOLD = 5000
+FAST_THRESHOLD = 500
 """Shards larger than this run on the compact fast-path Intune unless told otherwise."""
 
 
