@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..conformance.certify import CertifyRun, certify
@@ -62,17 +66,42 @@ def run(args: argparse.Namespace) -> int:
             field="--run-name",
         )
     console = Console(highlight=False, stderr=False)
-    result = certify(
-        args.capability,
-        out=args.out,
-        waivers=args.waivers,
-        run_name=args.run_name,
-        features=args.features,
-        rules=args.rule,
-        echo=lambda text: console.print(f"[dim]{text}[/dim]"),
-    )
+    with scenario_progress() as on_progress:
+        result = certify(
+            args.capability,
+            out=args.out,
+            waivers=args.waivers,
+            run_name=args.run_name,
+            features=args.features,
+            rules=args.rule,
+            echo=lambda text: console.print(f"[dim]{text}[/dim]"),
+            on_progress=on_progress,
+        )
     print_summary(result, console)
     return result.exit_code
+
+
+@contextmanager
+def scenario_progress() -> Iterator[Callable[[int, int], None] | None]:
+    """A live 'scenarios done / total' bar on a terminal (nothing when output is not a terminal)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with Progress(
+        TextColumn("[bold]certifying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("scenarios"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("certifying", total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
 
 
 def print_summary(result: CertifyRun, console: Console) -> None:

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from ..conformance.certify import certify
 from ..errors import HarnessFailure
-from .certify_cmd import print_summary
+from .certify_cmd import print_summary, scenario_progress
 
 REFERENCE_NAC = "reference-nac.yaml"
 SMALL_OFFICE = "small-office.yaml"
@@ -61,9 +61,14 @@ def run(args: argparse.Namespace) -> int:
     capability = find_file(REFERENCE_NAC, ["examples"], ("harness.conformance", REFERENCE_NAC))
     console.rule("[bold]1/2 certify the reference NAC")
     console.print(f"capability statement: {capability}")
-    result = certify(
-        capability, out=out, run_name=CERTIFY_RUN, echo=lambda t: console.print(f"[dim]{t}[/dim]")
-    )
+    with scenario_progress() as on_progress:
+        result = certify(
+            capability,
+            out=out,
+            run_name=CERTIFY_RUN,
+            echo=lambda t: console.print(f"[dim]{t}[/dim]"),
+            on_progress=on_progress,
+        )
     print_summary(result, console)
 
     console.rule("[bold]2/2 simulate the small office")

@@ -24,10 +24,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import IO
 
 from ..errors import HarnessFailure, InputError
 from .capability import Capability, check_reachable, load_capability
@@ -37,6 +39,8 @@ from .rules import CATALOG, RULES, Rule
 from .suite_process import CAPABILITY_ENV
 from .waivers import WaiverBook, load_waivers, no_waivers
 
+PROGRESS_POLL_S = 0.5
+"""How often the runner looks at the suite's progress while it runs (wall clock)."""
 SUITE_TIMEOUT_S = 1800.0
 """Wall-clock limit for one suite run; the suite runs on simulated time and needs far less."""
 
@@ -86,13 +90,15 @@ def certify(
     pytest_args: Sequence[str] = (),
     plugins: Sequence[str] | None = None,
     echo: Callable[[str], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> CertifyRun:
     """Certify the NAC described by ``capability_path``; write the reports; return the result.
 
     Raises :class:`~harness.errors.CapabilityError` / ``WaiverError`` for bad input and
     :class:`~harness.errors.NacUnreachable` for a wire NAC that does not answer (all exit code 2 at
     the CLI). Rule failures and harness errors inside the run are verdicts, not exceptions.
-    ``plugins`` replaces the pytest plugins the suite loads (default :data:`SUITE_PLUGINS`).
+    ``plugins`` replaces the pytest plugins the suite loads (default :data:`SUITE_PLUGINS`);
+    ``on_progress(done, total)`` is called as scenarios finish.
     """
     cap_path = Path(capability_path)
     capability = load_capability(cap_path)
@@ -112,6 +118,7 @@ def certify(
         [r.id for r in selected] if rules else [],
         [*suite_plugins(plugins), *pytest_args],
         echo,
+        on_progress,
     )
     certification = judge(
         records,
@@ -199,6 +206,7 @@ def _run_suite(
     only_rules: Sequence[str],
     pytest_args: Sequence[str],
     echo: Callable[[str], None] | None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[ScenarioRecord], list[CollectionProblem], list[str], int | None]:
     """Run the suite in a child process; return its records, collection and harness problems."""
     log_path = run_dir / "pytest.log"
@@ -211,6 +219,7 @@ def _run_suite(
             str(records_path),
             str(cap_path.resolve()),
             *[f"--rule={r}" for r in only_rules],
+            f"--progress={Path(tmp) / 'progress'}",
             "--",
             str(features_dir.resolve()),
             "-q",
@@ -224,25 +233,16 @@ def _run_suite(
         env = {**os.environ, CAPABILITY_ENV: str(cap_path.resolve()), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
         if echo:
             echo(f"running the conformance suite in {features_dir} …")
-        try:
-            with log_path.open("w", encoding="utf-8") as log:
-                proc = subprocess.run(
-                    command,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    env=env,
-                    timeout=SUITE_TIMEOUT_S,
-                    check=False,
-                )
-        except subprocess.TimeoutExpired:
+        with log_path.open("w", encoding="utf-8") as log:
+            returncode = _wait_for_suite(command, env, log, Path(tmp) / "progress", on_progress)
+        if returncode is None:
             return [], [], [f"the suite did not finish within {SUITE_TIMEOUT_S:g} s (see pytest.log)"], None
         if not records_path.exists():
             tail = _tail(log_path)
             return (
                 [],
                 [],
-                [f"the suite process died (exit {proc.returncode}) before reporting:\n{tail}"],
+                [f"the suite process died (exit {returncode}) before reporting:\n{tail}"],
                 None,
             )
         data = json.loads(records_path.read_text(encoding="utf-8"))
@@ -260,6 +260,39 @@ def _run_suite(
     elif status == 2 and not collection:
         problems.append("the suite run was interrupted (see pytest.log)")
     return records, collection, problems, status
+
+
+def _wait_for_suite(
+    command: list[str],
+    env: dict[str, str],
+    log: IO[str],
+    progress: Path,
+    on_progress: Callable[[int, int], None] | None,
+) -> int | None:
+    """Run the suite process to its end (its exit code), or kill it at the time limit (None)."""
+    deadline = time.monotonic() + SUITE_TIMEOUT_S
+    with subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+    ) as proc:
+        while True:
+            try:
+                return proc.wait(timeout=PROGRESS_POLL_S)
+            except subprocess.TimeoutExpired:
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    proc.wait()
+                    return None
+            finally:
+                if on_progress is not None:
+                    _read_progress(progress, on_progress)
+
+
+def _read_progress(path: Path, on_progress: Callable[[int, int], None]) -> None:
+    try:
+        done, _, total = path.read_text(encoding="utf-8").strip().partition("/")
+        on_progress(int(done), int(total))
+    except (OSError, ValueError):
+        pass  # not written yet, or caught mid-write: the next poll reads it
 
 
 def _tail(path: Path, lines: int = 30) -> str:

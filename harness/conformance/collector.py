@@ -22,6 +22,7 @@ import time
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -162,8 +163,16 @@ class CollectionProblem:
 class Collector:
     """The pytest plugin object: register with ``pytest.main(args, plugins=[collector])``."""
 
-    def __init__(self, capability: Capability | None = None, only_rules: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        capability: Capability | None = None,
+        only_rules: Sequence[str] = (),
+        progress: Path | None = None,
+    ) -> None:
         self.capability = capability
+        self.progress = progress
+        """A file rewritten with ``done/total`` as scenarios finish (for the runner's progress bar)."""
+        self._done = 0
         self.only_rules = {r.upper() for r in only_rules}
         self.scenarios: dict[str, ScenarioRecord] = {}
         self.collection_problems: list[CollectionProblem] = []
@@ -209,6 +218,11 @@ class Collector:
         if dropped:
             config.hook.pytest_deselected(items=dropped)
             items[:] = kept
+        self._report_progress()
+
+    def _report_progress(self) -> None:
+        if self.progress is not None:
+            self.progress.write_text(f"{self._done}/{len(self.scenarios)}\n", encoding="utf-8")
 
     def _not_applicable(self, record: ScenarioRecord) -> str:
         """Why the declared capability makes this scenario not apply ('' when it applies)."""
@@ -269,6 +283,9 @@ class Collector:
         record = self.scenarios.get(report.nodeid)
         if record is None:
             return
+        if report.when == "teardown":
+            self._done += 1
+            self._report_progress()
         context = test_report_context_registry.get(report)
         if context is None or report.when != "call":
             return

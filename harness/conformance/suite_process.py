@@ -6,7 +6,8 @@ conftests left over from an earlier run (or from the test session that called ``
 NAC or harness that crashes the interpreter is reported as a harness error instead of taking the
 runner down with it.
 
-Usage: ``python -m harness.conformance.suite_process RECORDS.json CAPABILITY.yaml [--rule ID]... -- PYTEST_ARGS...``
+Usage: ``python -m harness.conformance.suite_process RECORDS.json CAPABILITY.yaml [--rule ID]...
+[--progress FILE] -- PYTEST_ARGS...``
 """
 
 from __future__ import annotations
@@ -27,9 +28,15 @@ CAPABILITY_ENV = "NAC_HARNESS_CAPABILITY"
 """Environment variable naming the capability statement for the step library's fixtures."""
 
 
-def run(records: Path, capability: Path, only_rules: Sequence[str], pytest_args: Sequence[str]) -> int:
+def run(
+    records: Path,
+    capability: Path,
+    only_rules: Sequence[str],
+    pytest_args: Sequence[str],
+    progress: Path | None = None,
+) -> int:
     """Run the suite, write what the collector saw to ``records``; return pytest's exit status."""
-    collector = Collector(load_capability(capability), only_rules)
+    collector = Collector(load_capability(capability), only_rules, progress)
     try:
         status = int(pytest.main(list(pytest_args), plugins=[collector]))
     except Exception:  # noqa: BLE001 - anything escaping pytest is a harness failure, reported as such
@@ -48,8 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("records", type=Path)
     parser.add_argument("capability", type=Path)
     parser.add_argument("--rule", action="append", default=[])
+    parser.add_argument("--progress", type=Path, default=None)
     args = parser.parse_args(argv[:split])
-    return run(args.records, args.capability, args.rule, argv[split + 1 :])
+    return run(args.records, args.capability, args.rule, argv[split + 1 :], args.progress)
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through certify's child process

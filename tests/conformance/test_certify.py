@@ -167,3 +167,12 @@ def test_a_declared_fail_open_nac_gets_a_warning_not_a_failure(tmp_path: Path) -
     undeclared = real_capability(tmp_path, "{type: mutant, mutant: RES-01-fail-open}")
     again = certify(undeclared, out=tmp_path / "r", rules=["RES-01"], features=ROOT / "features")
     assert again.exit_code == EXIT_RULE_FAILED
+
+
+def test_progress_is_reported_until_every_scenario_is_done(suite: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    result = run(suite, "reference", "progress", on_progress=lambda done, total: seen.append((done, total)))
+    assert result.exit_code == EXIT_OK
+    assert seen and seen[-1] == (3, 3)
+    assert all(total == 3 and 0 <= done <= 3 for done, total in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
