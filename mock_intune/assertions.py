@@ -12,7 +12,7 @@ AADSTS codes used (from Microsoft's error-code reference and the Azure SDK troub
 certificate not valid, 50027 malformed JWT, 90002 unknown tenant, 900023 malformed tenant,
 50059 no tenant (``/common``), 500011 unknown resource, 700022 several resources in one scope,
 1002012 client-credentials scope without ``/.default``, 70011 invalid scope, 70003 unsupported
-grant, 900144 missing parameter, 900561 wrong HTTP method, 9002313 malformed request.
+grant, 900144 missing parameter, 901002 ``resource`` at the v2 endpoint, 900561 wrong HTTP method, 9002313 malformed request.
 7000274 (replayed ``jti``) is mock-assigned: Entra documents no code for a replayed assertion, and
 in practice accepts MSAL's reuse of one signed assertion across the resources it needs tokens for,
 so the token endpoint keys replay protection by ``jti`` and resource.

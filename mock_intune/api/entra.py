@@ -307,6 +307,9 @@ def _requested_resource(form: dict[str, str], version: str, tenant_id: str) -> t
         asked = resource
     else:
         scope = form.get("scope", "").strip()
+        if not scope and form.get("resource"):
+            # A v1 request sent to the v2 endpoint: Entra names the parameter it does not take.
+            raise invalid_request(901002, "The 'resource' request parameter is not supported.")
         if not scope:
             raise invalid_request(900144, "The request body must contain the following parameter: 'scope'.")
         scopes = [s for s in scope.split() if s.lower() not in RESERVED_SCOPES]

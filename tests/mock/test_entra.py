@@ -226,6 +226,7 @@ def test_app_without_permissions_still_gets_a_token_without_roles(
         (V2, secret_form(scope="https://graph.microsoft.com/User.Read"), 400, "invalid_scope", 1002012),
         (V2, secret_form(scope=f"{MANAGE_SCOPE} https://graph.microsoft.com/.default"), 400, "invalid_scope", 700022),
         (V2, secret_form(), 400, "invalid_request", 900144),
+        (V2, secret_form(resource="https://api.manage.microsoft.com/"), 400, "invalid_request", 901002),
         (V1, secret_form(), 400, "invalid_request", 900144),
         (V2, secret_form(grant_type="password", scope=MANAGE_SCOPE), 400, "unsupported_grant_type", 70003),
         (V2, {"client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET, "scope": MANAGE_SCOPE}, 400, "invalid_request", 900144),
