@@ -247,6 +247,8 @@ class World:
         self.nac.session_ended(session_id)
 
     def give_up(self, j: int, reason: LeftReason) -> None:
+        """Device ``j`` stops trying: recorded as step 9 with outcome ``no_access`` and why."""
+        self.trace.record(self.range[j], Step.CONNECTED, self.env.now, "no_access", reason.label)
         self.set_state(j, DeviceState.NO_ACCESS)
         self.table.left[j] = reason
         key = reason.label

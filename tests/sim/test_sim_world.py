@@ -103,7 +103,10 @@ def test_user_who_declines_enrollment_is_left_without_access_with_the_reason() -
     )
     rig = build(sc)
     rig.env.run(until=sc.duration)
+    assert rig.steps(0)[-1] == (9, "no_access")
+    assert rig.world.trace.path(0)[-1][0] == Step.CONNECTED
     r = rig.world.finish()
+    assert r.traces[-1].detail == "declined_enrollment"
     assert r.left == {"declined_enrollment": 1}
     assert r.outcomes == {"enroll_redirect": 1}
     assert r.without_access == []  # never enrolled: it did not earn access
