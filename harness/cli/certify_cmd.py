@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             run_name=args.run_name,
             features=args.features,
             rules=args.rule,
-            echo=lambda text: console.print(f"[dim]{text}[/dim]"),
+            echo=lambda text: console.print(f"[dim]{escape(text)}[/dim]"),
             on_progress=on_progress,
         )
     print_summary(result, console)
@@ -107,7 +108,9 @@ def scenario_progress() -> Iterator[Callable[[int, int], None] | None]:
 def print_summary(result: CertifyRun, console: Console) -> None:
     """The rule table, the problems, the verdict and where the reports are."""
     cert = result.certification
-    table = Table(title=f"{cert.capability.name} — profiles {', '.join(map(str, cert.capability.profiles))}")
+    table = Table(
+        title=f"{escape(cert.capability.name)} — profiles {', '.join(map(str, cert.capability.profiles))}"
+    )
     table.add_column("rule")
     table.add_column("title")
     table.add_column("verdict")
@@ -115,13 +118,13 @@ def print_summary(result: CertifyRun, console: Console) -> None:
     for r in cert.rules:
         reason = r.reason.split("; ")[0] if r.verdict is not Verdict.PASSED else ""
         reason = reason if len(reason) <= 240 else reason[:240] + " …"
-        table.add_row(r.rule.id, r.rule.title, f"[{_STYLE[r.verdict]}]{r.verdict}[/]", reason)
+        table.add_row(r.rule.id, r.rule.title, f"[{_STYLE[r.verdict]}]{r.verdict}[/]", escape(reason))
     console.print(table)
     for problem in cert.harness_problems:
-        console.print(f"[bold magenta]harness error:[/] {problem}")
+        console.print(f"[bold magenta]harness error:[/] {escape(problem)}")
     for wp in cert.waiver_problems:
-        console.print(f"[bold red]{wp.kind} waiver:[/] {wp.message}")
-    console.print(f"[{_STYLE[cert.verdict]}]{cert.summary}[/]  (exit {cert.exit_code})")
+        console.print(f"[bold red]{wp.kind} waiver:[/] {escape(wp.message)}")
+    console.print(f"[{_STYLE[cert.verdict]}]{escape(cert.summary)}[/]  (exit {cert.exit_code})")
     console.print(
         f"reports in {Path(result.out_dir)}/ (report.html, result.json, junit.xml, cucumber.json, manifest.json)"
     )

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from ..conformance.certify import certify
 from ..errors import HarnessFailure
@@ -60,25 +61,25 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     capability = find_file(REFERENCE_NAC, ["examples"], ("harness.conformance", REFERENCE_NAC))
     console.rule("[bold]1/2 certify the reference NAC")
-    console.print(f"capability statement: {capability}")
+    console.print(f"capability statement: {escape(str(capability))}")
     with scenario_progress() as on_progress:
         result = certify(
             capability,
             out=out,
             run_name=CERTIFY_RUN,
-            echo=lambda t: console.print(f"[dim]{t}[/dim]"),
+            echo=lambda t: console.print(f"[dim]{escape(t)}[/dim]"),
             on_progress=on_progress,
         )
     print_summary(result, console)
 
     console.rule("[bold]2/2 simulate the small office")
     scenario = find_file(SMALL_OFFICE, ["scenarios"], ("harness", f"scenarios/{SMALL_OFFICE}"))
-    console.print(f"scenario: {scenario}")
+    console.print(f"scenario: {escape(str(scenario))}")
     sim_code = simulate(scenario, out=out, run_name=SIMULATE_RUN)
 
     console.rule("[bold]done")
-    console.print(f"certification report: {result.out_dir / 'report.html'}")
-    console.print(f"simulation report:    {out / SIMULATE_RUN / 'report.html'}")
+    console.print(f"certification report: {escape(str(result.out_dir / 'report.html'))}")
+    console.print(f"simulation report:    {escape(str(out / SIMULATE_RUN / 'report.html'))}")
     if result.exit_code:
         return result.exit_code
     return sim_code

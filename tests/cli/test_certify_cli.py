@@ -126,6 +126,7 @@ def test_a_failing_rule_exits_1_and_writes_the_report(
     )
     assert code == 1
     assert "NOT CERTIFIED: Vendor NAC 9.1" in out and "FAILED" in out
+    assert "[cr-cisco]" in out or "[graph]" in out, "the failing run's profile is shown, not eaten as markup"
     result = json.loads((tmp_path / "r" / "m" / "result.json").read_text())
     assert result["plan"]["exit_code"] == 1
     assert [r["verdict"] for r in result["plan"]["rules"]] == ["FAILED"]
