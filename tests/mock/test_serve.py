@@ -174,7 +174,22 @@ def test_nac_harness_mock_serve_with_a_sped_up_clock(tmp_path: Path) -> None:
     """The console script's path: a sped-up clock shortens expires_in; SIGINT stops it cleanly."""
     served = ServedMock(tmp_path, workers=1, threads=2, time_scale=60, via_cli=True).start()
     try:
-        assert "tenant id" in "".join(served.output)
+        banner = "".join(served.output)
+        info = served.info
+        for shown in (
+            info.tenant_id,
+            info.client_id,
+            str(info.client_secret),
+            info.client_cert_file,
+            info.client_key_file,
+            info.client_thumbprint,
+            info.token_url_v1,
+            info.token_url_v2,
+            info.discovery_url,
+            info.ca_file,
+            info.admin_token,
+        ):
+            assert shown in banner
         with httpx.Client(verify=served.ca_file, trust_env=False) as http:
             body = http.post(
                 served.info.token_url_v2,
