@@ -100,8 +100,14 @@ def run_world(
     devices = range(shard_index, population.size, shard_count)
     if fast is None:
         fast = len(devices) > FAST_THRESHOLD
+    every = 1
     if trace is None:
-        trace = len(devices) <= scenario.trace_devices
+        # small populations keep every device's trace; large ones a sample of about trace_devices
+        # devices (every k-th device of the population, the same whichever shard runs it)
+        trace = True
+        if population.size > scenario.trace_devices:
+            every = -(-population.size // max(1, scenario.trace_devices)) if scenario.trace_devices else 0
+            trace = every > 0
     env = env or simpy.Environment()
     gc_was = gc.isenabled()
     gc.disable()
@@ -119,6 +125,7 @@ def run_world(
             nac,
             devices=devices,
             trace=trace,
+            trace_every=max(1, every),
             record_onboarding=shard_index == 0,
             progress=progress,
         )
@@ -140,7 +147,9 @@ def run_shard(shard: Any) -> WorldResult:
     """The load runner's entry point: run one :class:`harness.load.shards.Shard`.
 
     The shard's devices must be the strided range ``range(index, population, count)``; its ``limits``
-    are the per-shard Intune limits; ``trace`` keeps the full trace; progress goes to ``shard.report``.
+    are the per-shard Intune limits; progress goes to ``shard.report``. The trace follows the world's own
+    rule (every device up to ``scenario.trace_devices``, else every k-th device of the population), so
+    the trace file is the same whatever the shard count; ``shard.trace`` is not needed.
     """
     from ..errors import HarnessFailure
 
@@ -154,7 +163,7 @@ def run_shard(shard: Any) -> WorldResult:
         scenario,
         shard_index=shard.index,
         shard_count=shard.count,
-        trace=bool(shard.trace) or None,
+        trace=None,
         progress=shard.report,
         limits=shard.limits or None,
     )

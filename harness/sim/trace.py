@@ -4,7 +4,8 @@ A :class:`Trace` keeps events in flat arrays (device index, step, time, interned
 — about 20 bytes an event instead of a few hundred for a dataclass — and builds
 :class:`~harness.model.TraceEvent` objects only when asked (:meth:`Trace.events`). Device index
 ``-1`` is the NAC itself (steps 1–3, recorded once). ``enabled=False`` counts events without keeping
-them (large runs).
+them; ``every=k`` keeps only devices whose population index is a multiple of ``k`` (a deterministic
+sample for large runs, the same whichever shard ran the device).
 """
 
 from __future__ import annotations
@@ -21,10 +22,22 @@ NAC_DEVICE = -1
 class Trace:
     """Append-only event log in arrays; ``events(key_of)`` turns it into TraceEvents."""
 
-    __slots__ = ("_at", "_detail", "_dev", "_outcome", "_step", "_strings", "_table", "count", "enabled")
+    __slots__ = (
+        "_at",
+        "_detail",
+        "_dev",
+        "_outcome",
+        "_step",
+        "_strings",
+        "_table",
+        "count",
+        "enabled",
+        "every",
+    )
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, every: int = 1) -> None:
         self.enabled = enabled
+        self.every = max(1, every)
         self.count = 0
         self._dev = array("q")
         self._step = bytearray()
@@ -44,7 +57,7 @@ class Trace:
     def record(self, device: int, step: Step, at: float, outcome: str, detail: str = "") -> None:
         """Note that ``device`` did ``step`` at simulated time ``at`` with ``outcome``."""
         self.count += 1
-        if not self.enabled:
+        if not self.enabled or (device >= 0 and device % self.every):
             return
         self._dev.append(device)
         self._step.append(step)

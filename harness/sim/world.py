@@ -74,6 +74,7 @@ class World:
         *,
         devices: range | None = None,
         trace: bool = True,
+        trace_every: int = 1,
         record_onboarding: bool = True,
         progress: Callable[[int], None] | None = None,
     ) -> None:
@@ -90,7 +91,7 @@ class World:
         self.network = AccessNetwork(env, scenario)
         self.network.on_coa = self._on_coa
         self.agenda = Agenda(env, self._chore)
-        self.trace = Trace(enabled=trace)
+        self.trace = Trace(enabled=trace, every=trace_every)
         self.record_onboarding = record_onboarding
         self.checkins = scenario.intune.checkins
         self.progress = progress

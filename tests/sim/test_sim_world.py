@@ -304,3 +304,17 @@ def test_no_policy_devices_follow_the_tenant_mark() -> None:
     r = bad.world.finish()
     assert r.outcomes == {"remediate_redirect": 1} and r.left == {"max_attempts": 1}
     assert r.without_access == []  # Intune says noncompliant: it did not earn access
+
+
+def test_large_runs_keep_a_sample_of_device_paths_the_same_for_any_shard_count() -> None:
+    sc = scenario(
+        population={"size": 40},
+        arrival={"start": "08:00", "end": "09:00", "shape": "uniform"},
+        trace_devices=10,
+    )
+    whole = run_world(sc)
+    traced = {e.device for e in whole.traces} - {"nac"}
+    assert traced == {f"dev-{i:07d}" for i in range(0, 40, 4)}
+    assert whole.events > len(whole.traces)  # every event is counted, a sample is kept
+    halves = run_world(sc, shard_index=0, shard_count=2).merge(run_world(sc, shard_index=1, shard_count=2))
+    assert halves.paths() == whole.paths()
