@@ -257,7 +257,10 @@ class Bench:
         self.env = simpy.Environment()
         self.clock = SimClock(self.env)
         cert_auth = str(_cap(capability, "auth_method", "secret")) == "certificate"
-        self.cert_pem, self.key_pem = assertion_certificate() if cert_auth else (None, None)
+        self.cert_pem: str | None = None
+        self.key_pem: str | None = None
+        if cert_auth:
+            self.cert_pem, self.key_pem = assertion_certificate()
         self.config = MockConfig(sleep_latency=False, client_certificate_pem=self.cert_pem)
         self.service = MockIntune(self.config, clock=self.clock)
         self.app = create_app(service=self.service)
@@ -700,11 +703,11 @@ class Bench:
 
     def fault_window(self) -> list[tuple[float, float | None, str]]:
         """(start, end, fault) of every fault the bench injected (for the oracles)."""
-        out: list[tuple[float, float | None, str]] = []
-        for m in self.evidence.marks:
-            if m.what == "fault":
-                out.append((m.at, m.data.get("until"), str(m.data.get("fault"))))
-        return out
+        return [
+            (m.at, m.data.get("until"), str(m.data.get("fault")))
+            for m in self.evidence.marks
+            if m.what == "fault"
+        ]
 
     # -- access ------------------------------------------------------------------------------------
     def connect(

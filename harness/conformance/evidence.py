@@ -313,18 +313,19 @@ class Evidence:
 
     def timeline(self, device: str) -> list[dict[str, Any]]:
         """The device's story in time order: marks, decisions, CoAs (for the report)."""
-        rows: list[tuple[float, int, dict[str, Any]]] = []
-        for m in self.marks:
-            if m.device == device:
-                rows.append((m.at, 0, {"at": m.at, "event": m.what, **m.data}))
-        for d in self.decisions:
-            if d.device == device:
-                rows.append(
-                    (d.at, 1, {"at": d.at, "event": f"decision {d.kind}", "truth": d.truth.to_json()})
-                )
-        for c in self.coas:
-            if c.device == device:
-                rows.append((c.at, 2, {"at": c.at, "event": f"{c.message.kind.value} received"}))
+        rows: list[tuple[float, int, dict[str, Any]]] = [
+            (m.at, 0, {"at": m.at, "event": m.what, **m.data}) for m in self.marks if m.device == device
+        ]
+        rows += [
+            (d.at, 1, {"at": d.at, "event": f"decision {d.kind}", "truth": d.truth.to_json()})
+            for d in self.decisions
+            if d.device == device
+        ]
+        rows += [
+            (c.at, 2, {"at": c.at, "event": f"{c.message.kind.value} received"})
+            for c in self.coas
+            if c.device == device
+        ]
         return [r for _, _, r in sorted(rows, key=lambda t: (t[0], t[1]))]
 
     def iter_json(self) -> Iterator[tuple[str, Any]]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import Decision
+from ..sim.clock import DEFAULT_EPOCH
 from .evidence import (
     COMPLIANCE_KINDS,
     DecisionRecord,
@@ -140,11 +141,8 @@ def _advertised(ex: Exchange) -> list[str]:
         data = json.loads(ex.body)
     except ValueError:
         return []
-    out = []
-    for entry in data.get("value", []) if isinstance(data, dict) else []:
-        if isinstance(entry, dict) and isinstance(entry.get("uri"), str):
-            out.append(entry["uri"].rstrip("/"))
-    return out
+    entries = data.get("value", []) if isinstance(data, dict) else []
+    return [e["uri"].rstrip("/") for e in entries if isinstance(e, dict) and isinstance(e.get("uri"), str)]
 
 
 @oracle("ONB-01")
@@ -275,29 +273,24 @@ def token_reuse(ev: Evidence, **_: Any) -> OracleVerdict:
                     f"was valid until t={prev_exp:g}s and no 401 came in between: a token per request "
                     f"({len(seq)} tokens for {len(calls)} calls)",
                 )
-    # 2. never present an expired token
+    # 2. never present an expired token (``exp`` is Unix time on the mock's clock; env.now 0 is the epoch)
+    epoch = DEFAULT_EPOCH.timestamp()
     for x in calls:
-        exp = jwt_claims(x.bearer).get("exp") if x.bearer else None
-        if exp is None:
-            continue
-        tok = next(
-            (t for t, aud, e in got if aud.rstrip("/") == x.audience.rstrip("/") and t.seq < x.seq), None
-        )
-        if tok is not None:
-            issued = next(e for t, _a, e in got if t is tok)
-            del issued
-    expired = [x for x in calls if x.status == 401 and "expired" in x.body.lower()]
-    if expired:
-        x = expired[0]
-        return _fail("ONB-03", f"the NAC presented an expired token at t={x.at:g}s instead of refreshing it")
+        token_exp = jwt_claims(x.bearer).get("exp") if x.bearer else None
+        if isinstance(token_exp, int | float) and x.at >= float(token_exp) - epoch:
+            return _fail(
+                "ONB-03",
+                f"the NAC presented a token that expired at t={float(token_exp) - epoch:g}s to {x.path} at "
+                f"t={x.at:g}s instead of refreshing it",
+            )
     # 3. after a 401: one refresh and one retry, never a loop
     for r in ev.decisions:
         xs = ev.exchanges_of(r)
-        unauthorized = [x for x in xs if x.status == 401]
-        if len(unauthorized) > 2:
+        rejected = [x for x in xs if x.status == 401]
+        if len(rejected) > 2:
             return _fail(
                 "ONB-03",
-                f"deciding {r.device} at t={r.at:g}s the NAC got {len(unauthorized)} × 401 and kept retrying "
+                f"deciding {r.device} at t={r.at:g}s the NAC got {len(rejected)} × 401 and kept retrying "
                 "(it must refresh the token and retry once, never loop on 401)",
             )
     background = [x for x in calls if x.decision is None and x.status == 401]
@@ -305,17 +298,17 @@ def token_reuse(ev: Evidence, **_: Any) -> OracleVerdict:
     for x in background:
         per_instant[x.at] = per_instant.get(x.at, 0) + 1
     if per_instant and max(per_instant.values()) > 2:
-        t = max(per_instant, key=lambda k: per_instant[k])
+        worst = max(per_instant, key=lambda k: per_instant[k])
         return _fail(
-            "ONB-03", f"at t={t:g}s the NAC looped on 401 ({per_instant[t]} rejected calls in a row)"
+            "ONB-03", f"at t={worst:g}s the NAC looped on 401 ({per_instant[worst]} rejected calls in a row)"
         )
     if any(x.status == 401 for x in calls):
         refreshed = [
             x for x in calls if x.status == 401 and any(t.seq > x.seq and t.at == x.at for t, _a, _e in got)
         ]
         if not refreshed and got:
-            x = next(x for x in calls if x.status == 401)
-            return _fail("ONB-03", f"after a 401 at t={x.at:g}s the NAC did not get a new token")
+            first = next(x for x in calls if x.status == 401)
+            return _fail("ONB-03", f"after a 401 at t={first.at:g}s the NAC did not get a new token")
     n = sum(len(v) for v in by_aud.values())
     return _pass(
         "ONB-03", f"{n} token(s) served {len(calls)} calls; refreshed only near expiry or after a 401"
@@ -326,7 +319,7 @@ def token_reuse(ev: Evidence, **_: Any) -> OracleVerdict:
 def certificate_auth(
     ev: Evidence, *, thumbprint: str = "", probes: list[dict[str, Any]] | None = None, **_: Any
 ) -> OracleVerdict:
-    tokens = [t for t in ev.of_kind(Kind.TOKEN)]
+    tokens = ev.of_kind(Kind.TOKEN)
     if not tokens:
         return OracleVerdict("ONB-04", Verdict.HARNESS_ERROR, "the NAC requested no token")
     seen_jti: set[str] = set()
@@ -551,17 +544,13 @@ def mac_identity(ev: Evidence, device: str | None = None, **_: Any) -> OracleVer
             )
         for x in ev.exchanges_of(r):
             criteria, value = _query_value(x)
-            if x.kind == Kind.DEVICE_QUERY and criteria == "macaddress":
-                if (
-                    len(value) != 12
-                    or value != value.upper()
-                    or not all(c in "0123456789ABCDEF" for c in value)
-                ):
-                    return _fail(
-                        "ACC-06",
-                        f"the NAC queried MAC {value!r} for {r.device} (AP reported {r.request.mac!r}); "
-                        "it must be normalised to 12 upper-case hex digits",
-                    )
+            normalised = len(value) == 12 and all(c in "0123456789ABCDEF" for c in value)
+            if x.kind == Kind.DEVICE_QUERY and criteria == "macaddress" and not normalised:
+                return _fail(
+                    "ACC-06",
+                    f"the NAC queried MAC {value!r} for {r.device} (AP reported {r.request.mac!r}); "
+                    "it must be normalised to 12 upper-case hex digits",
+                )
         if not randomised and r.truth.managed and r.truth.compliant and not r.granted:
             return _fail("ACC-06", f"{_fmt(r)} although its MAC belongs to a compliant device")
     return _pass("ACC-06", f"{len(records)} MAC decision(s): normalised queries, no private MAC allowed")
@@ -946,14 +935,16 @@ def paging(ev: Evidence, **_: Any) -> OracleVerdict:
                 f"the noncompliant list answered at t={x.at:g}s had more pages (next: {str(nxt_cursor)[:80]}) and "
                 "the NAC did not follow them",
             )
-    listed = [m for m in ev.marks_of("turned noncompliant")]
+    listed = ev.marks_of("turned noncompliant")
     missed = []
-    for m in listed:
+    for mark in listed:
         sessions = {
-            r.request.session_id for r in ev.decisions if r.device == m.device and r.granted and r.at <= m.at
+            r.request.session_id
+            for r in ev.decisions
+            if r.device == mark.device and r.granted and r.at <= mark.at
         }
         if sessions and not any(c.message.session_id in sessions for c in ev.coas):
-            missed.append(m.device)
+            missed.append(mark.device)
     if missed:
         return _fail(
             "RES-04",

@@ -103,6 +103,7 @@ def capability_of(config: pytest.Config) -> Any:
         return config.stash[CAPABILITY_KEY]
     from .capability import load_capability
 
+    cap: Any
     path = (
         config.getoption("nac_capability")
         or os.environ.get(CAPABILITY_ENV)
