@@ -225,12 +225,19 @@ def openid_configuration_v1(tenant: str) -> Response:
 @bp.route("/<tenant>/discovery/keys", methods=["GET", "HEAD", "POST"])
 @bp.route("/<tenant>/discovery/v2.0/keys", methods=["GET", "HEAD", "POST"])
 def jwks(tenant: str) -> Response:
-    """The keys that sign the mock's access tokens (one RSA key, shared by every worker)."""
+    """The keys that sign the mock's access tokens (one RSA key, shared by every worker).
+
+    The v2 key set names each key's issuer, as Entra's does (``{tenantid}`` under an alias tenant).
+    """
     _only_get()
     svc = service_of()
-    _resolve_tenant(svc, tenant, allow_alias=True)
+    tid = _resolve_tenant(svc, tenant, allow_alias=True)
     g.call_detail.update({"metadata": "jwks"})
-    return jsonify(svc.tokens.jwks())
+    keys = svc.tokens.jwks()
+    if "/v2.0/" in request.path:
+        issuer_tid = "{tenantid}" if tid in ALIAS_TENANTS else tid
+        keys = {"keys": [{**k, "issuer": f"{AUTHORITY_HOST}/{issuer_tid}/v2.0"} for k in keys["keys"]]}
+    return jsonify(keys)
 
 
 @bp.route("/common/discovery/instance", methods=["GET", "HEAD", "POST"])

@@ -96,8 +96,10 @@ def test_unknown_and_malformed_tenants(client: FlaskClient) -> None:
 
 
 def test_jwks_verifies_issued_tokens(client: FlaskClient) -> None:
-    keys = client.get(f"/{TENANT}/discovery/v2.0/keys").get_json()
+    keys = client.get(f"/{TENANT}/discovery/keys").get_json()
     assert client.get("/common/discovery/keys").get_json() == keys
+    v2 = client.get(f"/{TENANT}/discovery/v2.0/keys").get_json()
+    assert v2["keys"][0]["issuer"] == f"https://login.microsoftonline.com/{TENANT}/v2.0"
     token = client.post(V2, data=secret_form(scope=MANAGE_SCOPE)).get_json()["access_token"]
     kid = jwt.get_unverified_header(token)["kid"]
     jwk = jwt.PyJWKSet.from_dict(keys)[kid]
