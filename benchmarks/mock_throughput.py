@@ -71,6 +71,9 @@ class WrkResult:
     requests: int
     non_2xx: int
     socket_errors: str
+    server_cpu_us: float = 0.0
+    """CPU time the server's processes spent per request (user + system): capacity, free of the
+    machine's other load (waiting is not CPU time)."""
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -105,7 +108,26 @@ def parse_wrk(label: str, url: str, out: str) -> WrkResult:
     )
 
 
-def run_wrk(label: str, url: str, args: argparse.Namespace, headers: dict[str, str]) -> WrkResult:
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_s(master_pid: int) -> float:
+    """User + system CPU seconds of gunicorn's master and its workers so far."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if pid == master_pid or ppid == master_pid:
+            total += (int(fields[11]) + int(fields[12])) / _TICK
+    return total
+
+
+def run_wrk(
+    label: str, url: str, args: argparse.Namespace, headers: dict[str, str], server_pid: int | None = None
+) -> WrkResult:
     cmd = [
         "wrk",
         f"-t{args.threads}",
@@ -118,8 +140,12 @@ def run_wrk(label: str, url: str, args: argparse.Namespace, headers: dict[str, s
     for k, v in headers.items():
         cmd += ["-H", f"{k}: {v}"]
     cmd.append(url)
+    cpu_before = server_cpu_s(server_pid) if server_pid else 0.0
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return parse_wrk(label, url, out)
+    result = parse_wrk(label, url, out)
+    if server_pid and result.requests:
+        result.server_cpu_us = (server_cpu_s(server_pid) - cpu_before) / result.requests * 1e6
+    return result
 
 
 def machine() -> dict[str, Any]:
@@ -151,6 +177,7 @@ def _median_result(label: str, runs: list[WrkResult]) -> WrkResult:
         requests=sum(r.requests for r in runs),
         non_2xx=sum(r.non_2xx for r in runs),
         socket_errors="; ".join(r.socket_errors for r in runs if r.socket_errors),
+        server_cpu_us=statistics.median(r.server_cpu_us for r in runs),
     )
 
 
@@ -183,6 +210,10 @@ def _seed_and_token(served: ServedMock, guid: str) -> tuple[str, str]:
     return url, str(token)
 
 
+def _pid(served: ServedMock) -> int | None:
+    return served.process.pid if served.process is not None else None
+
+
 def bench(args: argparse.Namespace) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian package 'wrk')")
@@ -209,12 +240,18 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         url, token = _seed_and_token(served, guid)
         trivial_url = f"{trivial_served.base_url}{TRIVIAL_PATH}"
         for _ in range(args.rounds):
-            reals.append(run_wrk("CR device query (guid)", url, args, {"Authorization": f"Bearer {token}"}))
-            trivials.append(run_wrk("trivial Flask endpoint", trivial_url, args, {}))
+            reals.append(
+                run_wrk(
+                    "CR device query (guid)", url, args, {"Authorization": f"Bearer {token}"}, _pid(served)
+                )
+            )
+            trivials.append(run_wrk("trivial Flask endpoint", trivial_url, args, {}, _pid(trivial_served)))
     real = _median_result("CR device query (guid)", reals)
     trivial = _median_result("trivial Flask endpoint", trivials)
     ratio = real.requests_per_s / trivial.requests_per_s if trivial.requests_per_s else 0.0
+    cpu_ratio = trivial.server_cpu_us / real.server_cpu_us if real.server_cpu_us else 0.0
     return {
+        "cpu_ratio": round(cpu_ratio, 3),
         "machine": {**machine(), "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
         "settings": {
             "gunicorn_workers": args.workers,
@@ -242,7 +279,7 @@ def render(result: dict[str, Any]) -> str:
     def row(x: dict[str, Any], label: str) -> str:
         return (
             f"| {label} | {x['requests_per_s']:.0f} | {x['p50_ms']:.2f} | {x['p90_ms']:.2f} | "
-            f"{x['p99_ms']:.2f} | {x['non_2xx']} |"
+            f"{x['p99_ms']:.2f} | {x['non_2xx']} | {x['server_cpu_us']:.0f} |"
         )
 
     rounds = [
@@ -267,14 +304,16 @@ def render(result: dict[str, Any]) -> str:
             f"Load: `wrk -t{s['wrk_threads']} -c{s['wrk_connections']} -d{s['duration_s']}s --latency`, "
             f"{s['rounds']} rounds alternating the two endpoints; the first two rows are per-metric medians.",
             "",
-            "| endpoint | requests/s | p50 ms | p90 ms | p99 ms | non-2xx |",
-            "|---|---:|---:|---:|---:|---:|",
+            "| endpoint | requests/s | p50 ms | p90 ms | p99 ms | non-2xx | server CPU µs/request |",
+            "|---|---:|---:|---:|---:|---:|---:|",
             row(r, f"**{r['label']}** (median)"),
             row(t, f"**{t['label']}** (median)"),
             *rounds,
             "",
             f"Ratio real / trivial: **{result['ratio']:.2f}**; target >= 0.5 and p99 <= 20 ms: "
-            f"the run **{verdict}** it.",
+            f"the run **{verdict}** it. Server CPU per request, which the machine's other load does not "
+            f"inflate, puts the real query at **{result['cpu_ratio']:.2f}x** the trivial endpoint's "
+            "capacity (trivial CPU / real CPU).",
             "",
             "The real query is `GET {CR}/cisco/devices/?paging=0&querycriteria=guid&value=<guid>&filter=all` "
             "with a bearer token: token check on every request (the RS256 signature check is remembered "
