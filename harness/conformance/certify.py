@@ -33,7 +33,7 @@ from typing import IO
 
 from ..errors import HarnessFailure, InputError
 from .capability import Capability, check_reachable, load_capability
-from .collector import CollectionProblem, ScenarioRecord
+from .records import CollectionProblem, ScenarioRecord
 from .results import Certification, judge
 from .rules import CATALOG, RULES, Rule
 from .suite_process import CAPABILITY_ENV

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .capability import Capability
-from .collector import CollectionProblem, Outcome, ScenarioRecord, StepRecord
+from .records import CollectionProblem, Outcome, ScenarioRecord, StepRecord
 from .rules import CATALOG, Rule, Verdict
 from .waivers import Waiver, WaiverBook, WaiverProblem
 
