@@ -89,13 +89,18 @@ class IntuneOps:
         calls: dict[tuple[str, int], int] = {}
         throttled: dict[tuple[str, int], int] = {}
         epoch = getattr(self.service.clock, "epoch", None)
-        for rec in self.service.calls():
-            minute = int((rec.at - epoch).total_seconds() // 60) if epoch is not None else 0
-            key = (call_kind(rec), minute)
-            calls[key] = calls.get(key, 0) + 1
-            if rec.status in (429, 503):
-                throttled[key] = throttled.get(key, 0) + 1
-        return calls, throttled
+        after = 0
+        while True:
+            page = self.service.calls(after=after)  # the store answers a page at a time
+            if not page:
+                return calls, throttled
+            for rec in page:
+                minute = int((rec.at - epoch).total_seconds() // 60) if epoch is not None else 0
+                key = (call_kind(rec), minute)
+                calls[key] = calls.get(key, 0) + 1
+                if rec.status in (429, 503):
+                    throttled[key] = throttled.get(key, 0) + 1
+            after = page[-1].seq
 
 
 __all__ = ["CallRecord", "IntuneOps"]
