@@ -186,3 +186,21 @@ def test_a_mutant_by_import_path_fails_the_right_scenario_and_evidence_reaches_t
     assert evidence["decisions"][0]["decision"] == "enroll_redirect"
     assert evidence["verdicts"][0]["verdict"] == "FAILED"
     assert any(x["kind"] == "device_query" for x in evidence["exchanges"])
+
+
+def test_every_step_is_documented() -> None:
+    from pathlib import Path
+
+    from pytest_bdd.steps import step_function_context_registry
+
+    import harness.conformance.steps as steps
+
+    doc = (Path(__file__).parents[2] / "docs" / "steps.md").read_text(encoding="utf-8")
+    patterns = {
+        str(getattr(ctx.parser, "name", ctx.parser))
+        for ctx in step_function_context_registry.values()
+        if getattr(ctx.step_func, "__module__", "") == steps.__name__
+    }
+    assert len(patterns) > 50
+    missing = sorted(p for p in patterns if f"`{p}`" not in doc)
+    assert not missing, f"steps missing from docs/steps.md: {missing}"
