@@ -235,8 +235,14 @@ def test_fast_and_faithful_intune_give_the_same_run() -> None:
         drift={"share": 0.2},
         duration="24h",
         tenant={"grace_period_hours": 2},
+        faults=[
+            {"surface": "cr_cisco", "kind": "outage", "start": "08:20", "end": "08:30"},
+            {"surface": "cr_cisco", "kind": "errors", "start": "08:40", "end": "09:00", "rate": 0.3},
+        ],
+        max_attempts=10,
     )
     slow, fast = run_world(sc, fast=False), run_world(sc, fast=True)
+    assert fast.decisions.get("mdm_unreachable", 0) > 0
     assert fast.traces == slow.traces
     assert fast.outcomes == slow.outcomes and fast.counters == slow.counters
     assert fast.intune_calls == slow.intune_calls and fast.coas == slow.coas
