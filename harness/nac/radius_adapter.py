@@ -45,6 +45,7 @@ class RadiusNac(NacUnderTest):
         timeout_s: float = 3.0,
         roles: RoleMap | None = None,
         coa_poll_s: float = 0.05,
+        direct_coa: bool = False,
         **_ignored: Any,
     ) -> None:
         self.cfg = NasConfig(
@@ -64,16 +65,22 @@ class RadiusNac(NacUnderTest):
         self._lock = threading.Lock()
         self._inbox: queue.Queue[CoaMessage] = queue.Queue()
         self.coa_poll_s = coa_poll_s
+        self.direct_coa = direct_coa
+        """Deliver CoA straight from the listener thread (a virtual-time run, where the NAC's
+        sender blocks until it is acknowledged) instead of through a polling SimPy process."""
         self.listener = CoaListener(
-            secret=self.cfg.secret, lookup=self._lookup, on_message=self._inbox.put, port=coa_port
+            secret=self.cfg.secret, lookup=self._lookup, on_message=self._on_listener_message, port=coa_port
         )
         self.env: simpy.Environment | None = None
+        self._coa_sink: CoaSink | None = None
 
     # -- NacUnderTest ---------------------------------------------------------------------
     def start(self, env: simpy.Environment, coa_sink: CoaSink) -> None:
         self.env = env
+        self._coa_sink = coa_sink
         self.listener.start()
-        env.process(self._deliver(env, coa_sink))
+        if not self.direct_coa:
+            env.process(self._deliver(env, coa_sink))
 
     def decide(self, request: AccessRequest) -> AccessDecision:
         if request.san_uris and self.eap_method == "eap-tls" and self.ca is not None:
@@ -111,13 +118,21 @@ class RadiusNac(NacUnderTest):
                     return sid
         return None
 
+    def _on_listener_message(self, msg: CoaMessage) -> None:
+        if self.direct_coa and self._coa_sink is not None and self.env is not None:
+            self._coa_sink(self._stamped(msg, float(self.env.now)))
+        else:
+            self._inbox.put(msg)
+
+    @staticmethod
+    def _stamped(msg: CoaMessage, at: float) -> CoaMessage:
+        return CoaMessage(kind=msg.kind, session_id=msg.session_id, mac=msg.mac, at=at, reason=msg.reason)
+
     def _deliver(self, env: simpy.Environment, coa_sink: CoaSink) -> Generator[simpy.Event, Any, None]:
         """Move CoA messages from the listener thread into the SimPy world, stamped with env.now."""
         while True:
             while not self._inbox.empty():
-                msg = self._inbox.get_nowait()
-                coa_sink(CoaMessage(kind=msg.kind, session_id=msg.session_id, mac=msg.mac, at=float(env.now),
-                                    reason=msg.reason))  # fmt: skip
+                coa_sink(self._stamped(self._inbox.get_nowait(), float(env.now)))
             yield env.timeout(self.coa_poll_s)
 
     def _eap_client(self) -> EapTlsClient:

@@ -5,7 +5,8 @@ Endpoints:
 * ``POST /freeradius/authorize``: FreeRADIUS's JSON attribute map in, reply attributes out —
   200 with ``Filter-Id`` / ``Cisco-AVPair`` (``url-redirect``, ``url-redirect-acl``) /
   ``Aruba-User-Role`` for access or a redirect, 401 with ``Reply-Message`` for a reject (rlm_rest
-  turns 401 into Access-Reject). "MDM unreachable" is a reject whose message says so.
+  turns 401 into Access-Reject). "MDM unreachable" is the restricted role ``MDM_UNREACHABLE``
+  (no corporate access) with the reason in ``Reply-Message``.
 * ``POST /freeradius/accounting``: Start / Stop keep the table of connected sessions, which is
   where CoA / Disconnect messages are sent when compliance changes.
 * ``POST /decide``: the generic JSON decision webhook (an :class:`AccessRequest` in, an
@@ -25,11 +26,11 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from ..errors import InputError
+from ..errors import HarnessFailure, InputError
 from ..model import AccessDecision, AccessRequest, AccessType, CoaKind, CoaMessage, Decision
 from ..nac.base import NacUnderTest
 from .coa_listener import send_request
-from .nas import dashed_mac
+from .nas import dashed_mac, station_id
 from .wallclock import WallPacedEnvironment
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ def request_from_freeradius(body: Any, at: float) -> AccessRequest:
     mac_raw = _first(body, "Calling-Station-Id")
     if not mac_raw:
         raise InputError("missing attribute", where="Calling-Station-Id")
-    mac = dashed_mac(mac_raw).replace("-", "")
+    mac = station_id(mac_raw)  # as the NAS sent it: normalising is the NAC's own job (ACC-06)
     port_type = _first(body, "NAS-Port-Type", "Wireless-802.11")
     access = AccessType.VPN if port_type in ("Virtual", "5") else AccessType.WIFI
     called = _first(body, "Called-Station-Id")
@@ -138,8 +139,12 @@ def reply_for(decision: AccessDecision) -> tuple[dict[str, Any], int]:
         if decision.redirect_url:
             avpairs.insert(0, f"url-redirect={decision.redirect_url}")
         return {"reply:Cisco-AVPair": avpairs, "reply:Filter-Id": role, "reply:Aruba-User-Role": role}, 200
-    message = f"{role}: {decision.reason}" if decision.reason else role
-    return {"reply:Reply-Message": message[:250]}, 401
+    message = (f"{role}: {decision.reason}" if decision.reason else role)[:250]
+    if decision.decision is Decision.MDM_UNREACHABLE:
+        # Fail closed but say why: a restricted role (no corporate access), as ISE policies on
+        # MDMServerReachable do; an Access-Reject after EAP would lose the reason.
+        return {"reply:Filter-Id": role, "reply:Aruba-User-Role": role, "reply:Reply-Message": message}, 200
+    return {"reply:Reply-Message": message}, 401
 
 
 def decision_to_json(decision: AccessDecision) -> dict[str, Any]:
@@ -194,27 +199,60 @@ def request_from_json(data: Any) -> AccessRequest:
 
 
 class DecisionService:
-    """A NAC under the seam, paced by the wall clock, exposed to FreeRADIUS and the HTTP adapter."""
+    """A NAC under the seam, exposed to FreeRADIUS and the HTTP adapter.
 
-    def __init__(self, nac: NacUnderTest, *, factor: float = 1.0, coa: CoaTarget | None = None) -> None:
+    Wall-paced (``paced=True``, a deployment): the service owns a SimPy environment advanced to the
+    scaled wall time and starts the NAC in it; CoA goes out on a background thread. Virtual
+    (``paced=False``, the conformance bench): whoever owns the NAC's environment starts it and
+    drives time; the caller blocks while a request is decided, and CoA is sent synchronously so it
+    reaches the access point at the NAC's ``env.now``.
+    """
+
+    def __init__(
+        self,
+        nac: NacUnderTest | None,
+        *,
+        factor: float = 1.0,
+        coa: CoaTarget | None = None,
+        paced: bool = True,
+        clock: Any = None,
+    ) -> None:
         self.nac = nac
         self.coa = coa
         self.sessions = SessionTable()
-        self.paced = WallPacedEnvironment(factor)
+        self.paced: WallPacedEnvironment | None = WallPacedEnvironment(factor) if paced else None
+        self.clock = clock
         self.coa_log: list[tuple[CoaMessage, str]] = []
-        self.paced.call(lambda: nac.start(self.paced.env, self._send_coa))
-        self.paced.start()
+        if self.paced is not None:
+            paced_env = self.paced
+            if nac is not None:
+                paced_env.call(lambda: nac.start(paced_env.env, self.send_coa))
+            paced_env.start()
+
+    def attach(self, nac: NacUnderTest, coa: CoaTarget | None) -> None:
+        """Serve another NAC (virtual mode: one bench after another behind one FreeRADIUS)."""
+        self.nac = nac
+        self.coa = coa
+        self.sessions = SessionTable()
+
+    def now(self) -> float:
+        if self.paced is not None:
+            return self.paced.virtual_now()
+        return float(self.clock()) if self.clock is not None else 0.0
 
     def decide(self, req: AccessRequest) -> AccessDecision:
-        # Bring the NAC's clock up to now, then decide without holding the environment's lock:
-        # deciding waits on Intune over the network and must not serialise every RADIUS request.
-        self.paced.advance()
+        if self.nac is None:
+            raise HarnessFailure("the decision service has no NAC attached")
+        if self.paced is not None:
+            # Bring the NAC's clock up to now, then decide without holding the environment's
+            # lock: deciding waits on Intune over the network and must not serialise requests.
+            self.paced.advance()
         decision = self.nac.decide(req)
         if decision.decision is not Decision.DENY:
             self.sessions.add(Session(req.session_id, req.mac, req.device))
         return decision
 
-    def _send_coa(self, message: CoaMessage) -> None:
+    def send_coa(self, message: CoaMessage) -> None:
         """The NAC's CoA sink: send RFC 5176 CoA / Disconnect to the NAS holding the session."""
         if self.coa is None:
             self.coa_log.append((message, "no CoA target configured"))
@@ -236,12 +274,17 @@ class DecisionService:
             self.coa_log.append((message, outcome))
             log.info("CoA %s for %s: %s", message.kind.value, message.session_id, outcome)
 
-        # Never block the NAC's SimPy process on the network.
-        threading.Thread(target=send, daemon=True).start()
+        if self.paced is None:
+            send()
+        else:
+            # Never block a wall-paced NAC's SimPy process on the network.
+            threading.Thread(target=send, daemon=True).start()
 
     def stop(self) -> None:
-        self.paced.stop()
-        self.nac.stop()
+        if self.paced is not None:
+            self.paced.stop()
+        if self.nac is not None:
+            self.nac.stop()
 
     def app(self) -> Flask:
         app = Flask("reference_nac_decisions")
@@ -256,11 +299,12 @@ class DecisionService:
 
         @app.get("/health")
         def health() -> Response:
-            return jsonify({"status": "ok", "nac": self.nac.name, "sessions": len(self.sessions.by_id)})
+            name = self.nac.name if self.nac is not None else None
+            return jsonify({"status": "ok", "nac": name, "sessions": len(self.sessions.by_id)})
 
         @app.post("/freeradius/authorize")
         def authorize() -> tuple[Response, int]:
-            req = request_from_freeradius(request.get_json(force=True), self.paced.virtual_now())
+            req = request_from_freeradius(request.get_json(force=True), self.now())
             body, status = reply_for(self.decide(req))
             return jsonify(body), status
 
@@ -275,9 +319,10 @@ class DecisionService:
                 raise InputError("missing attribute", where="Acct-Session-Id")
             if status == "Stop":
                 self.sessions.remove(session_id)
-                self.paced.call(lambda: self.nac.session_ended(session_id))
+                if self.nac is not None:
+                    self.nac.session_ended(session_id)
             elif status == "Start":
-                mac = dashed_mac(_first(body, "Calling-Station-Id", "000000000000")).replace("-", "")
+                mac = station_id(_first(body, "Calling-Station-Id", "00-00-00-00-00-00"))
                 self.sessions.add(Session(session_id, mac, _first(body, "User-Name", mac)))
             return "", 204
 

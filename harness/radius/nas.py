@@ -31,6 +31,16 @@ class AuthMethod(StrEnum):
     EAP_TLS = "eap-tls"
 
 
+def station_id(mac: str) -> str:
+    """Calling-Station-Id as the device presents its MAC (any common format), checked to be a MAC.
+
+    Access points differ in how they format it; normalising is the NAC's job (ACC-06), so the
+    harness does not do it for the NAC.
+    """
+    dashed_mac(mac)
+    return mac.strip()
+
+
 def dashed_mac(mac: str) -> str:
     """``AABBCCDDEEFF`` → ``AA-BB-CC-DD-EE-FF`` (the IETF Calling-Station-Id format)."""
     raw = mac.replace(":", "").replace("-", "").replace(".", "").upper()
@@ -61,9 +71,9 @@ def build_access_request(
 ) -> rp.AuthPacket:
     """An Access-Request for ``request`` as an access point would send it."""
     pkt = rp.AuthPacket(code=rp.AccessRequest, secret=cfg.secret, dict=radius_dictionary())
-    mac = dashed_mac(request.mac)
+    mac = station_id(request.mac)
     if method is AuthMethod.MAB:
-        user = mac.replace("-", "").lower()
+        user = dashed_mac(mac).replace("-", "").lower()
         pkt["User-Name"] = user
         pkt["User-Password"] = pkt.PwCrypt(user)
         pkt["Service-Type"] = "Call-Check"

@@ -98,7 +98,8 @@ def test_mab_requests_carry_what_an_access_point_sends(wiring):
     decision = Nas(nas_cfg(fr)).authenticate(req("AA:BB:CC:00:00:01"))
     assert decision.decision is Decision.ALLOW and decision.role == "CORP"
     sent = app.requests[-1]
-    assert sent["Calling-Station-Id"]["value"] == ["AA-BB-CC-00-00-01"]
+    assert sent["Calling-Station-Id"]["value"] == ["AA:BB:CC:00:00:01"]  # as the device presents it
+    assert sent["User-Name"]["value"] == ["aabbcc000001"]
     assert sent["NAS-Port-Type"]["value"] == ["Wireless-802.11"]
     assert sent["Called-Station-Id"]["value"] == ["02-00-00-00-00-01:corp"]
     assert sent["Service-Type"]["value"] == ["Call-Check"]
