@@ -148,7 +148,7 @@ def to_cisco(service: MockIntune, device: Device, tenant_id: str | None = None) 
     """What the Cisco surfaces say about ``device`` now (validity period and grace applied)."""
     settings = service.settings(tenant_id)
     now = service.now()
-    status = service.status(device, tenant_id)
+    status = service.status(device, tenant_id, settings=settings)
     reason = remediation = ""
     if not status.compliant:
         if status.state is ComplianceState.UNKNOWN:

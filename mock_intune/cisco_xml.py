@@ -115,8 +115,13 @@ def _root(namespaced: bool) -> ET.Element:
     return root
 
 
+_DECLARATION = b"<?xml version='1.0' encoding='utf-8'?>\n"
+
+
 def _serialize(root: ET.Element) -> bytes:
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    # The same bytes as ET.tostring(root, encoding="utf-8", xml_declaration=True), without the
+    # per-element codec writes of that path (about a tenth of a CR query's CPU).
+    return _DECLARATION + ET.tostring(root, encoding="unicode").encode("utf-8", "xmlcharrefreplace")
 
 
 def parse_filter(raw: str | None) -> frozenset[str] | None:

@@ -116,9 +116,14 @@ class MockIntune:
     def find_mac(self, mac: str, tenant_id: str | None = None) -> Device | None:
         return self.store.find_by_mac(tenant_id or self.tenant_id, normalize_mac(mac))
 
-    def status(self, device: Device, tenant_id: str | None = None) -> DeviceStatus:
-        """The decision-relevant view of ``device`` now (validity period and grace expiry applied)."""
-        settings = self.settings(tenant_id)
+    def status(
+        self, device: Device, tenant_id: str | None = None, *, settings: TenantSettings | None = None
+    ) -> DeviceStatus:
+        """The decision-relevant view of ``device`` now (validity period and grace expiry applied).
+
+        ``settings`` saves a read when the caller already holds the tenant's settings.
+        """
+        settings = settings if settings is not None else self.settings(tenant_id)
         now = self.now()
         return DeviceStatus(
             intune_id=device.intune_id,
