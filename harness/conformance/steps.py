@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from pytest_bdd import given, parsers, then, when
 
 from ..errors import HarnessFailure
@@ -204,9 +205,19 @@ def window_claimed(bench: Bench) -> None:
 # -- When: what devices and people do -----------------------------------------------------------
 
 
+def _declared(bench: Bench, access: AccessType) -> AccessType:
+    """Skip the scenario when it needs an access type the NAC does not declare."""
+    declared = [str(a) for a in getattr(bench.capability, "access_types", [access])]
+    if str(access) not in declared:
+        pytest.skip(
+            f"the scenario connects over {access}; the NAC declares access types {', '.join(declared)}"
+        )
+    return access
+
+
 @when(parsers.parse('"{name}" connects over {access:Access}', extra_types=TYPES))
 def connects(bench: Bench, name: str, access: AccessType) -> None:
-    bench.connect(name, access)
+    bench.connect(name, _declared(bench, access))
 
 
 @when(parsers.parse('"{name}" connects again'))
@@ -217,7 +228,7 @@ def connects_again(bench: Bench, name: str) -> None:
 @when(parsers.parse("every device connects over {access:Access}", extra_types=TYPES))
 def all_connect(bench: Bench, access: AccessType) -> None:
     for name in list(bench.devices):
-        bench.connect(name, access)
+        bench.connect(name, _declared(bench, access))
 
 
 @when(
