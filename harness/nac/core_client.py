@@ -248,7 +248,10 @@ class CoreIntuneClient:
             offset = int(cursor or 0)
         except ValueError as exc:
             raise IntuneUnavailable(f"bad paging cursor {cursor!r}") from exc
-        if self.profile is Profile.GRAPH:
+        fleet_graph = getattr(self.service, "graph_noncompliant", None)  # the load fleet's fast list
+        if self.profile is Profile.GRAPH and fleet_graph is not None:
+            devices = fleet_graph(fresh=cursor is None)
+        elif self.profile is Profile.GRAPH:
             settings, now = self.service.settings(), self.service.now()
             devices = [
                 d

@@ -72,6 +72,8 @@ class FleetIntune(MockIntune):
         self.epoch = epoch
         self._sweep: list[Device] | None = None
         self._sweep_at = -math.inf
+        self._graph_sweep: list[Device] | None = None
+        self._graph_sweep_at = -math.inf
 
     # -- time in simulated seconds -------------------------------------------------------------
     def _t(self) -> float:
@@ -159,6 +161,29 @@ class FleetIntune(MockIntune):
         out = [st.materialise(j, full=False) for j in slots]
         out.sort(key=lambda d: d.intune_id)
         self._sweep = out if in_sweep else None
+        return out
+
+    def graph_noncompliant(self, *, fresh: bool) -> list[Device]:
+        """Managed devices whose Graph ``complianceState`` reads ``noncompliant`` now, sorted by Intune id.
+
+        What Graph's ``managedDevices?$filter=complianceState eq 'noncompliant'`` pages through (the
+        in-grace devices are not in it). ``fresh`` starts a new sweep; the later pages of a sweep reuse
+        its list (for at most ``SWEEP_WINDOW_S``), as the server-side paging of one query would.
+        """
+        now = self._t()
+        if not fresh and self._graph_sweep is not None and now - self._graph_sweep_at < SWEEP_WINDOW_S:
+            return self._graph_sweep
+        settings = self.settings()
+        st = self.store
+        eff = self._effective
+        slots = [
+            j
+            for j in range(len(st.range))
+            if st.flags[j] & F_MANAGED and eff(j, now, settings) == C_NONCOMPLIANT
+        ]
+        out = [st.materialise(j, full=False) for j in slots]
+        out.sort(key=lambda d: d.intune_id)
+        self._graph_sweep, self._graph_sweep_at = out, now
         return out
 
     # -- fast state changes (the same rules as mock_intune.compliance, on the arrays) ---------

@@ -11,9 +11,10 @@ from harness.population import Population, to_mock_device
 from harness.scenario import PopulationSpec
 from harness.sim.clock import DEFAULT_EPOCH, SimClock
 from harness.sim.fleet import FleetIntune
+from mock_intune import compliance
 from mock_intune.config import MockConfig
 from mock_intune.errors import NotFound, StateError
-from mock_intune.model import NoPolicyMark, TenantSettings
+from mock_intune.model import ComplianceState, NoPolicyMark, TenantSettings
 from mock_intune.service import MockIntune
 
 MIX = {
@@ -70,6 +71,13 @@ def test_fleet_agrees_with_the_mock_core_through_a_day_of_changes(settings: Tena
             assert fast.status_by_guid(guid) == sb
             assert fast.find_mac(pop.hardware_mac(i)).intune_id == guid  # type: ignore[union-attr]
         assert [d.intune_id for d in slow.noncompliant()] == [d.intune_id for d in fast.noncompliant()]
+        now, cfg = slow.now(), slow.settings()
+        graph = [
+            d.intune_id
+            for d in slow.store.devices(slow.tenant_id, managed_only=True)
+            if compliance.effective_state(d, cfg, now) is ComplianceState.NONCOMPLIANT
+        ]
+        assert graph == [d.intune_id for d in fast.graph_noncompliant(fresh=True)]
 
     same_view()
     ops = itertools.cycle(["enroll", "posture_bad", "check_in", "posture_good", "portal", "check_in"])
