@@ -59,7 +59,7 @@ Feature: Resilience against Intune's limits and faults
     When "laptop" connects every 1 second for 1 minute
     Then the NAC waited at least Retry-After, or backed off exponentially, before asking Graph again
 
-  @RES-04 @coa @cr-cisco @legacy-cisco @graph
+  @RES-04 @coa @cr-cisco @legacy-cisco
   Scenario: With more noncompliant devices than fit a page, the NAC follows every page
     Given 230 devices that are compliant
     When every device connects over Wi-Fi
@@ -94,3 +94,11 @@ Feature: Resilience against Intune's limits and faults
       | unexpected fields              |
       | a timestamp with an offset     |
       | a timestamp without an offset  |
+
+  @RES-04 @coa @graph
+  Scenario: With more noncompliant devices than a Graph page holds, the NAC follows every nextLink
+    Given 1010 devices that are compliant
+    When every device connects over Wi-Fi
+    And every device turns noncompliant
+    And 5 hours pass
+    Then the NAC followed every page and quarantined every noncompliant device
