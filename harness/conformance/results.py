@@ -158,7 +158,18 @@ class Certification:
         c = self.counts()
         parts = [f"{n} {v.lower()}" for v, n in c.items() if n]
         label = {EXIT_OK: "CERTIFIED", EXIT_RULE_FAILED: "NOT CERTIFIED", EXIT_HARNESS: "HARNESS ERROR"}
-        return f"{label[self.exit_code]}: {self.capability.name} — rules: {', '.join(parts) or 'none'}"
+        scope = f" (only {', '.join(self.scope)})" if self.partial else ""
+        return f"{label[self.exit_code]}{scope}: {self.capability.name} — rules: {', '.join(parts) or 'none'}"
+
+    @property
+    def partial(self) -> bool:
+        """True when only some of the catalog's rules were certified (``--rule``)."""
+        return len(self.rules) < len(CATALOG)
+
+    @property
+    def scope(self) -> list[str]:
+        """The IDs of the rules this run certified."""
+        return [r.rule.id for r in self.rules]
 
 
 def judge(

@@ -35,6 +35,7 @@ def certification_tree(cert: Certification) -> dict[str, Any]:
             "verdict": str(cert.verdict),
             "exit_code": cert.exit_code,
             "summary": cert.summary,
+            "scope": {"partial": cert.partial, "rules": cert.scope},
             "counts": {"rules": cert.counts("rules"), "scenarios": cert.counts("scenarios")},
             "pytest_exit_status": cert.pytest_exit_status,
             "harness_problems": cert.harness_problems,

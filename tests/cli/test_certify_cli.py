@@ -125,7 +125,7 @@ def test_a_failing_rule_exits_1_and_writes_the_report(
         capsys, "certify", str(path), "--out", str(tmp_path / "r"), "--run-name", "m", "--rule", "ACC-02"
     )
     assert code == 1
-    assert "NOT CERTIFIED: Vendor NAC 9.1" in out and "FAILED" in out
+    assert "NOT CERTIFIED (only ACC-02): Vendor NAC 9.1" in out and "FAILED" in out
     assert "[cr-cisco]" in out or "[graph]" in out, "the failing run's profile is shown, not eaten as markup"
     result = json.loads((tmp_path / "r" / "m" / "result.json").read_text())
     assert result["plan"]["exit_code"] == 1
@@ -138,7 +138,7 @@ def test_a_passing_subset_exits_0(capsys: pytest.CaptureFixture[str], tmp_path: 
         capsys, "certify", str(path), "--out", str(tmp_path / "r"), "--run-name", "ok", "--rule", "RED-01"
     )
     assert code == 0
-    assert "CERTIFIED: Vendor NAC 9.1" in out
+    assert "CERTIFIED (only RED-01): Vendor NAC 9.1" in out
     assert f"reports in {tmp_path / 'r' / 'ok'}/" in " ".join(out.split())
 
 

@@ -53,7 +53,8 @@ def test_a_correct_nac_is_certified_and_rules_outside_its_profiles_are_skipped(s
     }
     skipped = next(r for r in result.certification.rules if r.rule.id == "RES-03")
     assert "applies to profiles graph" in skipped.reason
-    assert result.certification.summary.startswith("CERTIFIED: Sample NAC")
+    assert result.certification.summary.startswith("CERTIFIED (only ACC-01, ACC-03, RES-03): Sample NAC")
+    assert result.certification.partial
 
 
 def test_a_rule_failure_exits_1_with_what_the_nac_did_wrong(suite: Path) -> None:

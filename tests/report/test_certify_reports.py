@@ -76,6 +76,8 @@ def test_html_header_names_the_nac_verdict_version_and_profiles(html: Node) -> N
     assert summary.attrs["data-verdict"] == "PASSED" and summary.attrs["data-exit-code"] == "0"
     assert html.by_id("profiles").text == "cr-cisco, legacy-cisco, legacy-json, graph"
     assert html.by_id("harness-version").text == metadata.version("intune-nac-harness")
+    scope = html.by_id("scope")
+    assert scope.attrs["data-partial"] == "false" and scope.text == "all 26 rules of the catalog"
     assert html.by_id("overall-verdict").text == "PASSED"
     assert "CERTIFIED: intune-nac-harness reference NAC — rules: 26 passed" in summary.text
 
@@ -197,6 +199,7 @@ def test_a_failed_rule_is_shown_with_what_the_nac_did_wrong(sample: Path) -> Non
     out = sample_run(sample, MUTANT, "mutant")
     html = parse_html((out / "report.html").read_text(encoding="utf-8"))
     assert html.by_id("summary").attrs["data-exit-code"] == "1"
+    assert html.by_id("scope").text == "only ACC-01, ACC-03, RES-03 (a partial certification)"
     row = html.by_id("rule-ACC-03")
     assert row.attrs["data-verdict"] == "FAILED"
     assert "the NAC decided allow for a noncompliant device" in row.text
