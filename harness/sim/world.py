@@ -27,6 +27,7 @@ from mock_intune.service import MockIntune
 
 from ..model import AccessDecision, AccessRequest, CoaKind, CoaMessage, Step
 from ..nac.base import NacUnderTest
+from ..pki import san_uris
 from ..population import Population, SanForm
 from ..scenario import Scenario
 from .access import AccessNetwork, AccessPoint
@@ -201,21 +202,18 @@ class World:
         i = self.range[j]
         pop = self.population
         f = self.table.flags[j]
-        mac = (pop.randomized_mac(i) if f & F_RANDOM_MAC else None) or pop.hardware_mac(i)
+        m = (pop.randomized_mac(i) if f & F_RANDOM_MAC else None) or pop.hardware_mac(i)
         if f & F_CERT:
             form, sid_tag = pop.cert_form(i)
-            guid = pop.intune_id(i)
-            from ..pki import san_uris
-
-            sans = san_uris(guid, form, f"{pop.domain_sid}-{10000 + i}" if sid_tag else None)
-            cn = guid
+            cn = pop.intune_id(i)
+            sans = san_uris(cn, form, f"{pop.domain_sid}-{10000 + i}" if sid_tag else None)
         else:
             sans, cn = (), ""
         return AccessRequest(
             device=device_key(i),
             session_id=session_id,
             access_type=ap.access_type,
-            mac="-".join(mac[k : k + 2] for k in range(0, 12, 2)),
+            mac=f"{m[0:2]}-{m[2:4]}-{m[4:6]}-{m[6:8]}-{m[8:10]}-{m[10:12]}",
             nas_id=ap.name,
             ssid=ap.ssids[0] if ap.ssids else "",
             san_uris=sans,
