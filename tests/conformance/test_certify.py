@@ -177,3 +177,14 @@ def test_progress_is_reported_until_every_scenario_is_done(suite: Path) -> None:
     assert seen and seen[-1] == (3, 3)
     assert all(total == 3 and 0 <= done <= 3 for done, total in seen)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_a_suite_process_that_dies_is_a_harness_error(tmp_path: Path) -> None:
+    features = write_sample_suite(tmp_path)
+    (features / "conftest.py").write_text("import os\nos._exit(7)\n", encoding="utf-8")
+    cap = write_capability(tmp_path)
+    result = certify(cap, out=tmp_path / "r", features=features, rules=SAMPLE_RULES, plugins=SAMPLE_PLUGINS)
+    assert result.exit_code == EXIT_HARNESS
+    [problem] = result.certification.harness_problems
+    assert "the suite process died (exit 7) before reporting" in problem
+    assert (result.out_dir / "report.html").exists() and (result.out_dir / "manifest.json").exists()
