@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import signal
 import socket
 import ssl
+import time
 import uuid
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from harness.cli.main import main as cli_main
 from mock_intune.config import MockConfig
 from mock_intune.model import ComplianceState, Device
+from mock_intune.pki import load_certificates, x5t
 from mock_intune.serve import MICROSOFT_HOSTS, ServedMock, prepare_state
 from mock_intune.service import MockIntune
 
@@ -215,3 +220,38 @@ def test_public_base_url_is_advertised(tmp_path: Path) -> None:
             meta = http.get(f"{served.info.authority}/v2.0/.well-known/openid-configuration").json()
         assert meta["token_endpoint"] == f"{origin}/{served.tenant_id}/oauth2/v2.0/token"
         assert "advertised as" in "".join(served.output)
+
+
+def test_replay_protection_holds_across_workers(served_mock: ServedMock) -> None:
+    """One signed assertion, sent at once over many connections (so to both workers): one token."""
+    cert = load_certificates(Path(served_mock.client_cert_file).read_text())[0]
+    key = serialization.load_pem_private_key(Path(served_mock.client_key_file).read_bytes(), password=None)
+    now = int(time.time())
+    assertion = jwt.encode(
+        {
+            "aud": served_mock.info.token_url_v2,
+            "iss": served_mock.client_id,
+            "sub": served_mock.client_id,
+            "exp": now + 300,
+            "nbf": now,
+            "jti": str(uuid.uuid4()),
+        },
+        key,  # type: ignore[arg-type]
+        algorithm="RS256",
+        headers={"x5t": x5t(cert)},
+    )
+    form = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion,
+        "scope": "https://api.manage.microsoft.com//.default",
+    }
+
+    def attempt(_: int) -> httpx.Response:
+        with httpx.Client(verify=served_mock.ca_file, trust_env=False) as http:
+            return http.post(served_mock.info.token_url_v2, data=form)
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(attempt, range(8)))
+    assert sorted(r.status_code for r in answers) == [200] + [401] * 7
+    assert all(r.json()["error_codes"] == [7000274] for r in answers if r.status_code == 401)
