@@ -94,6 +94,13 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ConfigError(f"cannot create {out_dir}: {exc}", field="--out") from None
 
+    if scenario.nac.adapter == "radius":
+        if args.workers not in (None, 1) or args.cluster:
+            raise ConfigError(
+                "a RADIUS load run drives one real NAC from this process", field="--workers/--cluster"
+            )
+        return _run_radius(scenario, out_dir)
+
     outcome = _run_with_progress(scenario, seed, choice, show=not args.no_progress and sys.stderr.isatty())
     results = build_results(
         aggregates_of(outcome.result),
@@ -115,6 +122,36 @@ def run(args: argparse.Namespace) -> int:
     write_report(html, out_dir)
     _print_summary(results, outcome, out_dir)
     return 0
+
+
+def _run_radius(scenario: Any, out_dir: Path) -> int:
+    """The scenario's devices against a real RADIUS NAC (``nac.adapter: radius``); see docs/radius.md."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..radius.simulate import run_radius_load, write_result
+
+    result = run_radius_load(scenario)
+    path = write_result(result, scenario, out_dir)
+    data = result.to_json()
+    table = Table(title=f"RADIUS load: {scenario.name}")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for label, value in (
+        ("authentications sent", data["sent"]),
+        ("answered", data["answered"]),
+        ("authentications/s", data["auth_per_s"]),
+        ("verdict accuracy", f"{result.accuracy:.2%}"),
+        ("latency p50 (ms)", data["latency_ms"]["p50"]),
+        ("latency p99 (ms)", data["latency_ms"]["p99"]),
+        *((f"decisions: {k}", v) for k, v in data["decisions"].items()),
+    ):
+        table.add_row(label, str(value))
+    Console().print(table)
+    print(f"results: {path}")
+    for wrong in result.wrong[:10]:
+        print(f"  wrong: {wrong}")
+    return 0 if result.accuracy == 1.0 else 1
 
 
 def _check_run_name(name: str) -> None:

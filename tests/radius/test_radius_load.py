@@ -91,3 +91,22 @@ def test_expected_decisions_follow_the_rules():
     assert Decision.ALLOW not in expected_decisions(
         dev(ComplianceState.COMPLIANT), "02AABBCCDDEE"
     )  # randomised
+
+
+def test_simulate_cli_runs_a_radius_scenario(served_mock, reference, tmp_path, capsys):
+    from harness.cli.main import main
+
+    data = yaml.safe_load(SMALL_OFFICE.read_text())
+    data["name"] = "radius-cli"
+    data["nac"] = {
+        "adapter": "radius",
+        "options": {"auth_port": reference["auth_port"], "secret": reference["secret"], "mock_url": served_mock.base_url,
+                    "mock_ca_file": served_mock.ca_file, "admin_token": served_mock.admin_token},
+    }  # fmt: skip
+    path = tmp_path / "radius-cli.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["simulate", str(path), "--out", str(tmp_path / "reports"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "authentications/s" in out and "100.00%" in out
+    assert (tmp_path / "reports" / "radius-cli" / "radius-load.json").exists()
+    assert main(["simulate", str(path), "--out", str(tmp_path / "r2"), "--workers", "2"]) == 2
