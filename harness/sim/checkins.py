@@ -4,18 +4,17 @@ A connected device must check in with Intune on Intune's cadence (every 15 minut
 after enrollment, then every 8 hours: :func:`mock_intune.compliance.next_checkin`), may drift out of
 compliance during the day, and may leave. A SimPy process per device for that would hold a generator
 frame per device for the whole day (about a kilobyte each), so the world keeps one :class:`Agenda`
-instead: chores bucketed by the whole second they fall due (8 bytes a chore), run by a single process.
+instead: chores bucketed by the whole second they fall due (8 bytes a chore), one SimPy timeout per
+bucket.
 A chore runs at the first whole second at or after its due time.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 from array import array
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from enum import IntEnum
-from typing import Any
 
 import simpy
 
@@ -44,51 +43,36 @@ def next_checkin_s(enrolled_at: float | None, now: float) -> float:
 
 
 class Agenda:
-    """Chores ``(slot, Chore)`` due at simulated times, run by one SimPy process calling ``handle``."""
+    """Chores ``(slot, Chore)`` due at simulated times; ``handle(slot, chore)`` runs each when due.
+
+    One SimPy timeout per distinct due second (not per chore, not per device), whose callback runs
+    that second's chores in the order they were scheduled — no process, no queue of its own.
+    """
 
     def __init__(self, env: simpy.Environment, handle: Callable[[int, Chore], None]) -> None:
         self.env = env
         self.handle = handle
         self._buckets: dict[int, array[int]] = {}
-        self._heap: list[int] = []
-        self._target = math.inf
-        self._wake: simpy.Event = env.event()
         self.pending = 0
         self.done = 0
-        self.process = env.process(self._run())
 
     def schedule(self, at: float, slot: int, chore: Chore) -> int:
         """Run ``chore`` for ``slot`` at the first whole second at or after ``at``; returns that second."""
-        key = max(math.ceil(at), math.ceil(self.env.now))
+        env = self.env
+        key = max(math.ceil(at), math.ceil(env.now))
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = array("q")
-            heapq.heappush(self._heap, key)
+            due = env.timeout(key - env.now)
+            due.callbacks.append(lambda _event, key=key: self._fire(key))  # type: ignore[misc]
         bucket.append(slot * 4 + chore)
         self.pending += 1
-        if key < self._target and not self._wake.triggered:
-            self._wake.succeed()
         return key
 
-    def _run(self) -> Generator[simpy.Event, Any, None]:
-        env = self.env
-        while True:
-            if not self._heap:
-                self._target = math.inf
-                self._wake = env.event()
-                yield self._wake
-                continue
-            key = self._heap[0]
-            if key > env.now:
-                self._target = key
-                self._wake = env.event()
-                yield self._wake | env.timeout(key - env.now)
-                continue
-            heapq.heappop(self._heap)
-            bucket = self._buckets.pop(key)
-            self._target = math.inf
-            handle = self.handle
-            for code in bucket:
-                self.pending -= 1
-                self.done += 1
-                handle(code >> 2, Chore(code & 3))
+    def _fire(self, key: int) -> None:
+        bucket = self._buckets.pop(key)
+        handle = self.handle
+        self.pending -= len(bucket)
+        self.done += len(bucket)
+        for code in bucket:
+            handle(code >> 2, Chore(code & 3))
