@@ -125,7 +125,22 @@ def _scenario(path: str, n: int) -> Any:
     from harness.scenario import load_scenario
 
     sc = load_scenario(path)
-    return sc.model_copy(update={"population": sc.population.model_copy(update={"size": n})})
+    ratio = n / sc.population.size
+
+    def scaled(group: Any) -> Any:
+        return group.model_copy(update={"count": max(1, round(group.count * ratio))})
+
+    sites = [
+        site.model_copy(
+            update={
+                "access_points": [scaled(a) for a in site.access_points],
+                "vpn_gateways": [scaled(g) for g in site.vpn_gateways],
+            }
+        )
+        for site in sc.sites
+    ]
+    # access points and gateways scale with the fleet, so each size sees the same load per AP
+    return sc.model_copy(update={"population": sc.population.model_copy(update={"size": n}), "sites": sites})
 
 
 def world_run(path: str, n: int, count_events: bool = False) -> dict[str, Any]:
@@ -186,18 +201,37 @@ def in_child(kind: str, n: int, epd: float = 0.0, path: str = str(SCENARIO)) -> 
     return out
 
 
+class _Timed:
+    """A shard's world result with the CPU seconds its worker spent (merges like the result)."""
+
+    def __init__(self, result: Any, cpu: list[float]) -> None:
+        self.result = result
+        self.cpu = cpu
+
+    def merge(self, other: _Timed) -> _Timed:
+        return _Timed(self.result.merge(other.result), self.cpu + other.cpu)
+
+
+def timed_run_shard(shard: Any) -> _Timed:
+    """``harness.sim.world.run_shard`` plus the worker's CPU time for it."""
+    from harness.sim.world import run_shard
+
+    start = time.process_time()
+    result = run_shard(shard)
+    return _Timed(result, [time.process_time() - start])
+
+
 def million_with_workers(workers: int, path: str) -> dict[str, Any]:
     """``million-devices`` end to end on a ``workers``-process pool (what ``simulate --workers`` runs)."""
     from harness.load.executors import ExecutorChoice
     from harness.load.run import run_simulation
     from harness.load.shards import shared_limits
     from harness.scenario import load_scenario
-    from harness.sim.world import run_shard
 
     sc = load_scenario(path)
     start = time.perf_counter()
     out = run_simulation(
-        run_shard,
+        timed_run_shard,
         population=sc.population.size,
         seed=sc.seed,
         choice=ExecutorChoice("processes", workers),
@@ -205,7 +239,12 @@ def million_with_workers(workers: int, path: str) -> dict[str, Any]:
         scenario=sc,
         trace=False,
     )
-    return {"wall_s": time.perf_counter() - start, "devices": sc.population.size, "shards": out.plan.count}
+    return {
+        "wall_s": time.perf_counter() - start,
+        "devices": sc.population.size,
+        "shards": out.plan.count,
+        "shard_cpu_s": out.result.cpu,
+    }
 
 
 # -- driver ---------------------------------------------------------------------------------
@@ -261,7 +300,8 @@ def main(argv: list[str] | None = None) -> int:
         m = million_with_workers(args.workers, args.scenario)
         print(
             f"\n{Path(args.scenario).stem} ({m['devices']:,} devices, {m['shards']} shards on a "
-            f"{args.workers}-process pool): {m['wall_s']:.1f} s wall, {m['devices'] / m['wall_s']:,.0f} devices/s"
+            f"{args.workers}-process pool): {m['wall_s']:.1f} s wall, {m['devices'] / m['wall_s']:,.0f} devices/s; "
+            f"CPU per shard {', '.join(f'{c:.1f} s' for c in m['shard_cpu_s'])}"
         )
     return 0
 
