@@ -34,6 +34,7 @@ from .access import AccessNetwork, AccessPoint
 from .arrivals import arrival_time
 from .checkins import Agenda, Chore, next_checkin_s
 from .devices import (
+    DECISION_CODE,
     DECISIONS,
     F_CERT,
     F_CHECKINS,
@@ -172,10 +173,11 @@ class World:
         flags = 0
         if pop.randomized_mac(i) is not None:
             flags |= F_RANDOM_MAC
-        if self.ops.managed(j) and pop.cert_form(i)[0] is not SanForm.NONE:
+        managed = self.ops.managed(j)
+        if managed and pop.cert_form(i)[0] is not SanForm.NONE:
             flags |= F_CERT
         t.flags[j] = flags
-        if self.checkins and self.ops.managed(j):
+        if self.checkins and managed:
             self._start_checkins(j, self.env.now + unit(self.scenario.seed, i, _S_FIRST_SYNC) * 900.0)
         self.env.process(walk(self, j))
 
@@ -223,7 +225,7 @@ class World:
 
     def decide(self, request: AccessRequest) -> AccessDecision:
         decision = self.nac.decide(request)
-        self._decisions[DECISIONS.index(decision.decision)] += 1
+        self._decisions[DECISION_CODE[decision.decision]] += 1
         return decision
 
     def connected(self, j: int) -> None:
