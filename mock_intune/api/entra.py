@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 import uuid
 from typing import Any
 from urllib.parse import unquote
@@ -30,20 +29,15 @@ from ..assertions import (
     replayed,
     verify_assertion,
 )
-from ..errors import ConfigError, NotFound, RequestError
+from ..errors import ConfigError, RequestError
 from ..model import AppRegistration, Surface
 from ..service import MockIntune
-from ..tokens import canonical_resource
+from ..token_requests import ALIAS_TENANTS, app_in_tenant, requested_resource, resolve_tenant
 from . import errors as error_shapes
 from . import service_of
 
 SURFACE = Surface.ENTRA
 bp = Blueprint("entra", __name__)
-
-RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
-ALIAS_TENANTS = frozenset({"common", "organizations", "consumers"})
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_DNS = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
 
 
 @error_shapes.register(SURFACE)
@@ -66,33 +60,6 @@ def _base_url(svc: MockIntune) -> str:
     return (svc.config.public_base_url or request.host_url).rstrip("/")
 
 
-def _resolve_tenant(svc: MockIntune, tenant: str, *, allow_alias: bool) -> str:
-    """The tenant id a path segment names; AADSTS90002 / 900023 / 50059 otherwise."""
-    if tenant.lower() in ALIAS_TENANTS:
-        if allow_alias:
-            return tenant.lower()
-        raise invalid_request(
-            50059,
-            "No tenant-identifying information found in either the request or implied by any provided "
-            "credentials.",
-        )
-    if _GUID.match(tenant):
-        if tenant.lower() in {t.lower() for t in svc.store.tenants()}:
-            return tenant.lower()
-    elif not _DNS.match(tenant):
-        raise invalid_request(
-            900023,
-            f"Specified tenant identifier '{tenant[:100]}' is neither a valid DNS name, nor a valid "
-            "external domain.",
-        )
-    raise invalid_request(
-        90002,
-        f"Tenant '{tenant[:100]}' not found. Check to make sure you have the correct tenant ID and are "
-        "signing into the correct cloud. Check with your subscription administrator, this may happen if "
-        "there are no active subscriptions for the tenant.",
-    )
-
-
 def _only_get() -> None:
     if request.method not in ("GET", "HEAD"):
         raise invalid_request(
@@ -105,7 +72,7 @@ def _only_get() -> None:
 def openid_configuration_v2(tenant: str) -> Response:
     _only_get()
     svc = service_of()
-    tid = _resolve_tenant(svc, tenant, allow_alias=True)
+    tid = resolve_tenant(svc, tenant, allow_alias=True)
     base = _base_url(svc)
     issuer_tid = "{tenantid}" if tid in ALIAS_TENANTS else tid
     g.call_detail.update({"metadata": "v2.0", "tenant": tid})
@@ -166,7 +133,7 @@ def openid_configuration_v2(tenant: str) -> Response:
 def openid_configuration_v1(tenant: str) -> Response:
     _only_get()
     svc = service_of()
-    tid = _resolve_tenant(svc, tenant, allow_alias=True)
+    tid = resolve_tenant(svc, tenant, allow_alias=True)
     base = _base_url(svc)
     issuer_tid = "{tenantid}" if tid in ALIAS_TENANTS else tid
     g.call_detail.update({"metadata": "v1.0", "tenant": tid})
@@ -231,7 +198,7 @@ def jwks(tenant: str) -> Response:
     """
     _only_get()
     svc = service_of()
-    tid = _resolve_tenant(svc, tenant, allow_alias=True)
+    tid = resolve_tenant(svc, tenant, allow_alias=True)
     g.call_detail.update({"metadata": "jwks"})
     keys = svc.tokens.jwks()
     if "/v2.0/" in request.path:
@@ -303,82 +270,6 @@ def _basic_credentials() -> tuple[str, str] | None:
     return unquote(user), unquote(password)
 
 
-def _requested_resource(form: dict[str, str], version: str, tenant_id: str) -> tuple[str, str]:
-    """(what the client asked for, the canonical audience) for ``resource=`` (v1) or ``scope=`` (v2)."""
-    if version == "1.0":
-        resource = form.get("resource", "").strip()
-        if not resource:
-            raise invalid_request(
-                900144, "The request body must contain the following parameter: 'resource'."
-            )
-        asked = resource
-    else:
-        scope = form.get("scope", "").strip()
-        if not scope and form.get("resource"):
-            # A v1 request sent to the v2 endpoint: Entra names the parameter it does not take.
-            raise invalid_request(901002, "The 'resource' request parameter is not supported.")
-        if not scope:
-            raise invalid_request(900144, "The request body must contain the following parameter: 'scope'.")
-        scopes = [s for s in scope.split() if s.lower() not in RESERVED_SCOPES]
-        if not scopes:
-            raise AadError(
-                400,
-                "invalid_scope",
-                1002012,
-                f"The provided value for scope {scope[:200]} is not valid. Client credential flows must "
-                "have a scope value with /.default suffixed to the resource identifier (application ID URI).",
-            )
-        resources = {canonical_resource(s) or s for s in scopes}
-        if len(resources) > 1:
-            raise AadError(
-                400,
-                "invalid_scope",
-                700022,
-                f"The provided value for the input parameter scope is not valid because it contains more "
-                f"than one resource. Scope {scope[:200]} is not valid.",
-            )
-        asked = scopes[0]
-        if not asked.endswith("/.default"):
-            raise AadError(
-                400,
-                "invalid_scope",
-                1002012,
-                f"The provided value for scope {asked[:200]} is not valid. Client credential flows must "
-                "have a scope value with /.default suffixed to the resource identifier (application ID URI).",
-            )
-    audience = canonical_resource(asked)
-    if audience is None:
-        named = asked[: -len("/.default")] if asked.endswith("/.default") else asked
-        raise AadError(
-            400,
-            "invalid_resource",
-            500011,
-            f"The resource principal named {named[:200]} was not found in the tenant named {tenant_id}. "
-            "This can happen if the application has not been installed by the administrator of the tenant "
-            "or consented to by any user in the tenant. You might have sent your authentication request to "
-            "the wrong tenant.",
-        )
-    return asked, audience
-
-
-def _app_in_tenant(svc: MockIntune, client_id: str, tenant_id: str) -> AppRegistration:
-    try:
-        app = svc.app(client_id)
-    except NotFound:
-        app = None
-    if app is None or app.tenant_id.lower() != tenant_id:
-        raise AadError(
-            400,
-            "unauthorized_client",
-            700016,
-            f"Application with identifier '{client_id[:100]}' was not found in the directory "
-            f"'{tenant_id}'. This can happen if the application has not been installed by the "
-            "administrator of the tenant or consented to by any user in the tenant. You may have sent "
-            "your authentication request to the wrong tenant.",
-        )
-    return app
-
-
 def _authenticate(
     svc: MockIntune, form: dict[str, str], tenant: str, tenant_id: str, audience: str
 ) -> AppRegistration:
@@ -418,7 +309,7 @@ def _authenticate(
                 700021, "Client assertion application identifier doesn't match 'client_id' parameter."
             )
         g.call_app = named
-        app = _app_in_tenant(svc, named, tenant_id)
+        app = app_in_tenant(svc, named, tenant_id)
         try:
             certificates = registered_certificates(app.certificate_pem)
         except ConfigError:
@@ -441,7 +332,7 @@ def _authenticate(
     if not client_id:
         raise invalid_request(900144, "The request body must contain the following parameter: 'client_id'.")
     g.call_app = client_id
-    app = _app_in_tenant(svc, client_id, tenant_id)
+    app = app_in_tenant(svc, client_id, tenant_id)
     if secret is None:
         raise invalid_client(
             7000218,
@@ -461,7 +352,7 @@ def _token(tenant: str, version: str) -> Response:
     svc = service_of()
     g.call_detail.update({"endpoint": f"v{version}"})
     form = _form()
-    tenant_id = _resolve_tenant(svc, tenant, allow_alias=False)
+    tenant_id = resolve_tenant(svc, tenant, allow_alias=False)
     grant = form.get("grant_type", "").strip()
     g.call_detail["grant"] = grant
     if not grant:
@@ -473,7 +364,7 @@ def _token(tenant: str, version: str) -> Response:
             70003,
             f"The app requested an unsupported grant type '{grant[:100]}'. The mock serves client_credentials.",
         )
-    asked, audience = _requested_resource(form, version, tenant_id)
+    asked, audience = requested_resource(form, version, tenant_id)
     g.call_detail["resource"] = audience
     app = _authenticate(svc, form, tenant, tenant_id, audience)
     g.call_app = app.client_id
