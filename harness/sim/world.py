@@ -23,6 +23,7 @@ from typing import Any
 import simpy
 
 from mock_intune.config import MockConfig
+from mock_intune.errors import NotFound
 from mock_intune.service import MockIntune
 
 from ..model import AccessDecision, AccessRequest, CoaKind, CoaMessage, Step
@@ -131,7 +132,7 @@ class World:
             app = svc.app(svc.config.client_id)
             perms = ",".join(sorted(p.value for p in app.permissions))
             rec(NAC_DEVICE, Step.REGISTER_APP, now, "registered", f"{app.client_id} [{perms}]")
-        except Exception as exc:  # noqa: BLE001 - the trace records why onboarding could not start
+        except NotFound as exc:  # the trace records that the NAC's app is not registered
             rec(NAC_DEVICE, Step.REGISTER_APP, now, "missing", str(exc))
         rec(
             NAC_DEVICE,
