@@ -146,3 +146,41 @@ def test_small_office_end_to_end_is_deterministic_and_names_every_path(
     connected = [d for d in devices if p.devices[d][-1] == 9]
     assert connected and all(p.devices[d][0] == 4 for d in devices)
     assert any({6, 7} <= set(p.devices[d]) for d in devices)  # someone was redirected and re-verified
+
+
+def test_cluster_flag_runs_the_shards_on_dask_with_the_same_numbers(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from distributed import LocalCluster
+
+    code, _, err = run_cli(
+        capsys, "simulate", str(SMALL_OFFICE), "--out", str(tmp_path), "--run-name", "pool", "--workers", "2"
+    )
+    assert code == 0, err
+    with LocalCluster(
+        n_workers=2,
+        processes=False,
+        threads_per_worker=1,
+        dashboard_address=None,
+        host="127.0.0.1",
+        protocol="tcp",
+    ) as cluster:
+        code, out, err = run_cli(
+            capsys,
+            "simulate",
+            str(SMALL_OFFICE),
+            "--out",
+            str(tmp_path),
+            "--run-name",
+            "dask",
+            "--workers",
+            "2",
+            "--cluster",
+            cluster.scheduler_address,
+        )
+    assert code == 0, err
+    assert "dask" in out
+    pool, dask = tmp_path / "pool" / "results.json", tmp_path / "dask" / "results.json"
+    assert pool.read_bytes() == dask.read_bytes()
+    html = (tmp_path / "dask" / "report.html").read_text(encoding="utf-8")
+    assert "graph_requests" in html and cluster.scheduler_address in html
