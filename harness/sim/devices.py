@@ -20,7 +20,8 @@ The walk, per attempt:
 9. **connected** — access granted.
 
 A device denied (or told "MDM unreachable") retries with exponential back-off; after
-``max_attempts`` it gives up and is recorded with why.
+``max_attempts`` it gives up. Giving up (also: declining enrollment, never remediating, finding no AP
+with room) is recorded as step 9 with outcome ``no_access`` and the reason as the detail.
 """
 
 from __future__ import annotations
