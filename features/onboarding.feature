@@ -28,7 +28,7 @@ Feature: Onboarding: discovery, app-only tokens and certificate authentication (
     And a device "stranger" that is unknown to Intune
     When "laptop" connects over Wi-Fi
     And "stranger" connects over Wi-Fi
-    And 5 hours pass
+    And the declared polling interval passes
     Then every call carried an app-only bearer token for the right audience
 
   @ONB-03 @cr-cisco @legacy-cisco @legacy-json @graph

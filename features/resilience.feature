@@ -64,7 +64,7 @@ Feature: Resilience against Intune's limits and faults
     Given 230 devices that are compliant
     When every device connects over Wi-Fi
     And every device turns noncompliant
-    And 5 hours pass
+    And the declared polling interval passes
     Then the NAC followed every page and quarantined every noncompliant device
 
   @RES-05 @cr-cisco @legacy-cisco @legacy-json @graph
@@ -100,5 +100,5 @@ Feature: Resilience against Intune's limits and faults
     Given 1010 devices that are compliant
     When every device connects over Wi-Fi
     And every device turns noncompliant
-    And 5 hours pass
+    And the declared polling interval passes
     Then the NAC followed every page and quarantined every noncompliant device

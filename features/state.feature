@@ -34,7 +34,7 @@ Feature: Intune's state rules, which the NAC must not contradict
     When "laptop" connects over Wi-Fi
     And 1 hour passes
     And "laptop" turns noncompliant
-    And 5 hours pass
+    And the declared polling interval passes
     Then the NAC removes "laptop"'s access within its declared polling interval
 
   @STA-03 @coa @cr-cisco @legacy-cisco @legacy-json @graph
@@ -43,7 +43,7 @@ Feature: Intune's state rules, which the NAC must not contradict
     When "laptop" connects over VPN
     And 1 hour passes
     And "laptop" turns noncompliant
-    And 5 hours pass
+    And the declared polling interval passes
     And "laptop" turns compliant again
     And "laptop" connects again
     Then the NAC removes "laptop"'s access within its declared polling interval

@@ -302,6 +302,10 @@ class Bench:
         self.tap.close()
         self.snapshot()
 
+    def declared(self, name: str, default: float) -> float:
+        """A numeric value the capability statement declares (polling interval, cache lifetime …)."""
+        return float(_cap(self.capability, name, default))
+
     def reference_config(self) -> dict[str, Any]:
         """The reference NAC's settings derived from the capability statement."""
         cap = self.capability

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 import pytest
+from parse import with_pattern
 from pytest_bdd import given, parsers, then, when
 
 from ..errors import HarnessFailure
@@ -26,6 +27,7 @@ _UNITS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 _DURATION = re.compile(r"^(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>second|minute|hour|day)s?$")
 
 
+@with_pattern(r"\d+(?:\.\d+)?\s*(?:second|minute|hour|day)s?")
 def duration(text: str) -> float:
     """``"10 minutes"`` → 600.0 (seconds, for ``env.now``)."""
     m = _DURATION.match(text.strip())
@@ -239,6 +241,21 @@ def connects_repeatedly(bench: Bench, name: str, every: float, total: float) -> 
     while bench.env.now <= end:
         bench.connect(name, bench.device(name).access_type)
         bench.advance(every)
+
+
+@when(
+    parsers.parse(
+        '"{name}" connects every {every:Duration} until the declared cache lifetime has passed',
+        extra_types=TYPES,
+    ),
+)
+def connects_past_cache_lifetime(bench: Bench, name: str, every: float) -> None:
+    connects_repeatedly(bench, name, every, bench.declared("cache_ttl_s", 60.0) + 2 * every)
+
+
+@when("the declared polling interval passes")
+def polling_interval_passes(bench: Bench) -> None:
+    bench.advance(bench.declared("polling_interval_s", 14400.0) + 60.0)
 
 
 @when(parsers.parse("{span:Duration} pass", extra_types=TYPES))
