@@ -30,6 +30,10 @@ BODY_EXCERPT = 4000
 """How much of a response body an exchange keeps (the oracles read shapes, not megabytes)."""
 
 _BROAD_CRITERIA = "compliance"
+REPORT_LIMIT = 500
+"""Most entries of each evidence list a report gets (``totals`` says how many there were)."""
+TIMELINE_LIMIT = 50
+"""Most per-device timelines a report gets."""
 
 
 class Kind:
@@ -329,14 +333,25 @@ class Evidence:
         return [r for _, _, r in sorted(rows, key=lambda t: (t[0], t[1]))]
 
     def iter_json(self) -> Iterator[tuple[str, Any]]:
+        """The evidence as JSON-able items; very large runs keep the first :data:`REPORT_LIMIT` of each list."""
         yield "profile", self.profile
         yield "now", self.now
-        yield "exchanges", [x.to_json() for x in self.exchanges]
-        yield "decisions", [d.to_json() for d in self.decisions]
-        yield "coas", [c.to_json() for c in self.coas]
-        yield "marks", [m.to_json() for m in self.marks]
-        yield "mock_calls", self.mock_calls
-        yield "timelines", {dev: self.timeline(dev) for dev in self.devices()}
+        yield (
+            "totals",
+            {
+                "exchanges": len(self.exchanges),
+                "decisions": len(self.decisions),
+                "coas": len(self.coas),
+                "devices": len(self.devices()),
+                "mock_calls": len(self.mock_calls),
+            },
+        )
+        yield "exchanges", [x.to_json() for x in self.exchanges[:REPORT_LIMIT]]
+        yield "decisions", [d.to_json() for d in self.decisions[:REPORT_LIMIT]]
+        yield "coas", [c.to_json() for c in self.coas[:REPORT_LIMIT]]
+        yield "marks", [m.to_json() for m in self.marks[:REPORT_LIMIT]]
+        yield "mock_calls", self.mock_calls[:REPORT_LIMIT]
+        yield "timelines", {dev: self.timeline(dev) for dev in self.devices()[:TIMELINE_LIMIT]}
         yield "verdicts", self.verdicts
 
     def to_json(self) -> dict[str, Any]:
