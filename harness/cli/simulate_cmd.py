@@ -8,6 +8,7 @@ a Dask cluster at ``--cluster``), shows a live progress bar, prints a summary ta
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
 import re
 import sys
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     outcome = _run_with_progress(scenario, seed, choice, show=not args.no_progress and sys.stderr.isatty())
     results = build_results(
         aggregates_of(outcome.result),
-        scenario={"name": scenario.name, "file": Path(args.scenario).name},
+        scenario=scenario_identity(scenario, args.scenario),
         seed=seed,
         shards=outcome.plan.to_json(),
     )
@@ -152,6 +153,12 @@ def _run_radius(scenario: Any, out_dir: Path) -> int:
     for wrong in result.wrong[:10]:
         print(f"  wrong: {wrong}")
     return 0 if result.accuracy == 1.0 else 1
+
+
+def scenario_identity(scenario: Any, path: str) -> dict[str, str]:
+    """Name, file name and a SHA-256 of the validated scenario (what ran, independent of comments)."""
+    digest = hashlib.sha256(scenario.model_dump_json().encode("utf-8")).hexdigest()
+    return {"name": scenario.name, "file": Path(path).name, "sha256": digest}
 
 
 def _check_run_name(name: str) -> None:

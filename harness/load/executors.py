@@ -12,8 +12,9 @@ results depend only on the shards, never on who ran them:
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -115,7 +116,15 @@ def run_shards(
     try:
         for fut in as_completed(futures):
             shard = futures[fut]
-            result = fut.result()
+            try:
+                result = fut.result()
+            except (ImportError, pickle.PicklingError, BrokenExecutor) as exc:
+                # the executor, not the simulation, failed: a worker without the project installed,
+                # a result that cannot travel back, a worker process that died (out of memory)
+                raise HarnessFailure(
+                    f"shard {shard.index} of {shard.count} could not run on the executor: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
             results[shard.index] = result
             if on_done is not None:
                 on_done(shard, result)

@@ -125,3 +125,18 @@ def test_real_world_same_bytes_on_process_pool_and_dask(dask_cluster: Any) -> No
     inline = real_results(ExecutorChoice("inline", 2))
     assert pool == dask == inline
     assert b'"devices": 50' in pool and b'"graph_requests"' in pool
+
+
+def _unimportable(shard: object) -> None:
+    import harness_world_that_is_not_installed  # type: ignore[import-not-found]  # noqa: F401
+
+
+def test_a_worker_that_cannot_import_the_world_is_a_harness_failure() -> None:
+    from harness.errors import HarnessFailure
+    from harness.load.executors import InlineExecutor, run_shards
+    from harness.load.shards import plan_shards
+
+    with pytest.raises(
+        HarnessFailure, match="shard 0 of 1 could not run on the executor: ModuleNotFoundError"
+    ):
+        run_shards(InlineExecutor(), _unimportable, plan_shards(4, 1, seed=1).shards)
