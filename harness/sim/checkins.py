@@ -63,14 +63,14 @@ class Agenda:
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = array("q")
-            due = env.timeout(key - env.now)
-            due.callbacks.append(lambda _event, key=key: self._fire(key))  # type: ignore[misc]
+            due = env.timeout(key - env.now, key)
+            due.callbacks.append(self._due)  # type: ignore[union-attr]  # the timeout carries its second as its value
         bucket.append(slot * 4 + chore)
         self.pending += 1
         return key
 
-    def _fire(self, key: int) -> None:
-        bucket = self._buckets.pop(key)
+    def _due(self, event: simpy.Event) -> None:
+        bucket = self._buckets.pop(int(event.value))
         handle = self.handle
         self.pending -= len(bucket)
         self.done += len(bucket)
