@@ -15,6 +15,7 @@ import math
 from array import array
 from collections.abc import Callable
 from enum import IntEnum
+from typing import cast
 
 import simpy
 
@@ -64,13 +65,13 @@ class Agenda:
         if bucket is None:
             bucket = self._buckets[key] = array("q")
             due = env.timeout(key - env.now, key)
-            due.callbacks.append(self._due)  # type: ignore[union-attr]  # the timeout carries its second as its value
+            due.callbacks.append(self._due)  # type: ignore[union-attr]
         bucket.append(slot * 4 + chore)
         self.pending += 1
         return key
 
     def _due(self, event: simpy.Event) -> None:
-        bucket = self._buckets.pop(int(event.value))
+        bucket = self._buckets.pop(cast(int, event.value))  # the timeout's value is its second
         handle = self.handle
         self.pending -= len(bucket)
         self.done += len(bucket)
