@@ -248,7 +248,13 @@ def _judge_rule(rule: Rule, scenarios: Sequence[ScenarioResult], capability: Cap
         return RuleResult(rule, Verdict.SKIPPED, f"not applicable: {why_not}", tagged, declared)
     ran = [s for s in tagged if s.verdict is not Verdict.SKIPPED]
     if not ran:
-        why = "no scenario is tagged with it" if not tagged else "every scenario tagged with it was skipped"
+        if not tagged:
+            why = "no scenario is tagged with it"
+        else:
+            reasons = sorted({s.reason for s in tagged if s.reason})
+            why = "every scenario tagged with it was skipped" + (
+                f" ({'; '.join(reasons)})" if reasons else ""
+            )
         return RuleResult(
             rule, Verdict.HARNESS_ERROR, f"the suite cannot certify this rule: {why}", tagged, declared
         )

@@ -19,6 +19,7 @@ adapter:
   type: reference
 profiles: [cr-cisco, graph]
 identity_sources: [certificate, mac]
+access_types: [wifi, vpn]
 polling_interval_s: 14400
 cache_ttl_s: 60
 """
@@ -51,11 +52,11 @@ def closed_port(kind: int = socket.SOCK_STREAM) -> int:
         (("cache_ttl_s: 60\n", ""), "nac.yaml:1: cache_ttl_s: required field is missing"),
         (
             ("polling_interval_s: 14400", "polling_interval_s: hourly"),
-            "nac.yaml:6: polling_interval_s: input should be",
+            "nac.yaml:7: polling_interval_s: input should be",
         ),
         (("  type: reference", "  type: aruba"), "nac.yaml:3: adapter.type: unknown adapter type 'aruba'"),
         (("[cr-cisco, graph]", "[cr-cisco, intune]"), "nac.yaml:4: profiles.1: input should be"),
-        (("cache_ttl_s: 60\n", "cache_ttl_s: 60\ncoa: yes\n"), "nac.yaml:8: coa: unknown field"),
+        (("cache_ttl_s: 60\n", "cache_ttl_s: 60\ncoa: yes\n"), "nac.yaml:9: coa: unknown field"),
     ],
 )
 def test_a_bad_statement_exits_2_naming_file_field_and_line(

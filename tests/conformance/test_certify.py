@@ -130,7 +130,7 @@ def real_capability(tmp_path: Path, adapter: str) -> Path:
     path = tmp_path / "nac.yaml"
     path.write_text(
         f"name: Real NAC\nadapter: {adapter}\nprofiles: [cr-cisco, graph]\nidentity_sources: [certificate, mac]\n"
-        "polling_interval_s: 14400\ncache_ttl_s: 60\n",
+        "access_types: [wifi, vpn]\npolling_interval_s: 14400\ncache_ttl_s: 60\n",
         encoding="utf-8",
     )
     return path
@@ -188,3 +188,17 @@ def test_a_suite_process_that_dies_is_a_harness_error(tmp_path: Path) -> None:
     [problem] = result.certification.harness_problems
     assert "the suite process died (exit 7) before reporting" in problem
     assert (result.out_dir / "report.html").exists() and (result.out_dir / "manifest.json").exists()
+
+
+def test_a_rule_whose_scenarios_all_skip_for_the_declared_nac_says_why(tmp_path: Path) -> None:
+    cap = real_capability(tmp_path, "reference")
+    cap.write_text(
+        cap.read_text().replace("access_types: [wifi, vpn]", "access_types: [wifi]"), encoding="utf-8"
+    )
+    result = certify(cap, out=tmp_path / "r", rules=["ACC-03"], features=ROOT / "features")
+    [rule] = result.certification.rules
+    if rule.verdict is Verdict.PASSED:
+        pytest.skip("every ACC-03 scenario now runs over Wi-Fi alone")
+    assert result.exit_code == EXIT_HARNESS
+    assert rule.verdict is Verdict.HARNESS_ERROR
+    assert "every scenario tagged with it was skipped (" in rule.reason and "vpn" in rule.reason
