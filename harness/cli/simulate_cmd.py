@@ -208,11 +208,13 @@ def _print_summary(results: dict[str, Any], outcome: RunOutcome, out_dir: Path) 
     t = Table(title=f"{results['scenario']['name']} (seed {results['seed']})", show_header=False)
     t.add_column("what")
     t.add_column("value", justify="right")
-    acc, tta = results["access"], results["time_to_access_s"]
+    acc, dec, tta = results["access"], results["decisions"], results["time_to_access_s"]
     t.add_row("devices", str(results["devices"]))
-    t.add_row("access granted", str(acc["granted"]))
-    t.add_row("redirected", str(acc["redirected"]))
-    t.add_row("denied", str(acc["denied"]))
+    t.add_row("access granted (devices)", str(acc["granted"]))
+    t.add_row("redirected (redirects; devices at end)", f"{dec['redirected']}; {acc['redirected']}")
+    t.add_row("denied (denials; devices at end)", f"{dec['denied']}; {acc['denied']}")
+    if acc["no_decision"]:
+        t.add_row("no decision reached", f"{acc['no_decision']} devices")
     t.add_row(
         "time to access p50 / p95 / p99", f"{_fmt(tta['p50'])} / {_fmt(tta['p95'])} / {_fmt(tta['p99'])}"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,8 @@ class Aggregates:
     states: Mapping[tuple[int, str], int]
     without_access: Sequence[str]
     events: int = 0
+    decisions: Mapping[str, int] = field(default_factory=dict)
+    """Every decision the NAC made (a device may get several) by ``Decision`` value."""
 
 
 def aggregates_of(result: Any) -> Aggregates:
@@ -72,7 +74,7 @@ def aggregates_of(result: Any) -> Aggregates:
     for f in fields(Aggregates):
         if hasattr(result, f.name):
             values[f.name] = getattr(result, f.name)
-        elif f.default is MISSING:
+        elif f.default is MISSING and f.default_factory is MISSING:
             missing.append(f.name)
     if missing:
         raise HarnessFailure(f"world result {type(result).__name__} lacks {', '.join(missing)}")
@@ -131,14 +133,28 @@ def _states(counter: Mapping[tuple[int, str], int]) -> dict[str, list[list[int]]
 
 
 def access_counts(outcomes: Mapping[str, int]) -> dict[str, int]:
-    """Devices by final outcome group: granted, redirected, denied (and each decision by name)."""
+    """Devices by final decision group: granted, redirected, denied, and no decision at all.
+
+    ``denied`` holds ``deny`` and ``mdm_unreachable``; a device whose walk never reached a decision
+    (no access point took it, the run ended first) or a value outside the groups is ``no_decision``.
+    """
     known = set(GRANTED) | set(REDIRECTED) | set(DENIED)
-    # A decision value outside the known groups counts as denied (``outcomes`` still names it).
-    unknown = sorted(set(outcomes) - known)
     return {
         "granted": sum(outcomes.get(k, 0) for k in GRANTED),
         "redirected": sum(outcomes.get(k, 0) for k in REDIRECTED),
-        "denied": sum(outcomes.get(k, 0) for k in DENIED) + sum(outcomes[k] for k in unknown),
+        "denied": sum(outcomes.get(k, 0) for k in DENIED),
+        "no_decision": sum(n for k, n in outcomes.items() if k not in known),
+    }
+
+
+def decision_counts(decisions: Mapping[str, int]) -> dict[str, Any]:
+    """Decisions the NAC made, by group (a device redirected then allowed counts in both)."""
+    return {
+        "total": sum(int(n) for n in decisions.values()),
+        "granted": sum(decisions.get(k, 0) for k in GRANTED),
+        "redirected": sum(decisions.get(k, 0) for k in REDIRECTED),
+        "denied": sum(decisions.get(k, 0) for k in DENIED),
+        "by_decision": {str(k): int(v) for k, v in sorted(decisions.items())},
     }
 
 
@@ -160,6 +176,7 @@ def build_results(
         "devices": int(agg.devices),
         "access": access_counts(agg.outcomes),
         "outcomes": {str(k): int(v) for k, v in sorted(agg.outcomes.items())},
+        "decisions": decision_counts(agg.decisions),
         "time_to_access_s": {
             "count": len(tta),
             "p50": percentile(tta, 50),

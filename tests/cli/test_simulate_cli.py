@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,9 @@ def test_small_office_end_to_end_is_deterministic_and_names_every_path(
     assert code == 0, err
     a, b = tmp_path / "a", tmp_path / "b"
     assert (a / "results.json").read_bytes() == (b / "results.json").read_bytes()
+    doc = json.loads((a / "results.json").read_text(encoding="ascii"))
+    assert doc["devices"] == 50 and sum(doc["access"].values()) == 50
+    assert doc["decisions"]["redirected"] > 0 and doc["remediations"] > 0  # the office has work to do
     assert (a / "trace.csv.gz").read_bytes() == (b / "trace.csv.gz").read_bytes()
     code, _, err = run_cli(
         capsys, "simulate", str(SMALL_OFFICE), "--out", str(tmp_path), "--run-name", "c", "--seed", "43"

@@ -38,7 +38,8 @@ def test_results_are_canonical_and_free_of_run_facts() -> None:
     for word in ("wall", "executor", "timestamp", "hostname", "pid"):
         assert word not in text
     assert doc["devices"] == 40
-    assert doc["access"]["granted"] + doc["access"]["redirected"] + doc["access"]["denied"] == 40
+    assert sum(doc["access"].values()) == 40
+    assert doc["access"]["no_decision"] == 0
     assert doc["time_to_access_s"]["count"] == doc["access"]["granted"]
     assert doc["intune_calls"]["total"] == sum(out.result.intune_calls.values())
     assert doc["throttled"]["total"] == sum(out.result.throttled.values()) > 0
@@ -63,3 +64,12 @@ def test_a_result_missing_fields_is_named() -> None:
         aggregates_of(Half())
     agg = Aggregates(3, {"allow": 3}, [1.0], 0, {}, {}, {}, {}, [])
     assert aggregates_of(agg) is agg
+
+
+def test_final_outcomes_and_all_decisions_are_counted_apart() -> None:
+    from harness.report.sim_results import access_counts, decision_counts
+
+    outcomes = {"allow": 5, "remediate_redirect": 2, "mdm_unreachable": 1, "no_decision": 3}
+    assert access_counts(outcomes) == {"granted": 5, "redirected": 2, "denied": 1, "no_decision": 3}
+    dec = decision_counts({"allow": 5, "enroll_redirect": 4, "remediate_redirect": 3, "deny": 1})
+    assert (dec["total"], dec["granted"], dec["redirected"], dec["denied"]) == (13, 5, 7, 1)
