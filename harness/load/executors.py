@@ -4,7 +4,8 @@ Every executor is used through the same two calls (``submit`` and ``as_completed
 results depend only on the shards, never on who ran them:
 
 * ``inline`` — the current process, one shard after another (one shard, tests, profiling);
-* ``processes`` — :class:`concurrent.futures.ProcessPoolExecutor` with ``--workers N``;
+* ``processes`` — :class:`concurrent.futures.ProcessPoolExecutor` with ``--workers N`` (N shards, on
+  at most one process per CPU);
 * ``dask`` — ``distributed.Client(ADDRESS).get_executor()`` with ``--cluster ADDRESS``: the same shards
   on a Dask distributed cluster (its workers must be able to import ``harness``).
 """
@@ -12,6 +13,7 @@ results depend only on the shards, never on who ran them:
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor, as_completed
@@ -76,7 +78,9 @@ def open_executor(choice: ExecutorChoice) -> Iterator[Executor]:
     if choice.kind == "processes":
         # forkserver: workers start clean even when the parent runs threads (the progress display).
         ctx = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=choice.workers, mp_context=ctx) as pool:
+        # never more processes than CPUs: extra shards queue (the results do not depend on it)
+        processes = max(1, min(choice.workers, os.cpu_count() or 1))
+        with ProcessPoolExecutor(max_workers=processes, mp_context=ctx) as pool:
             yield pool
         return
     if choice.kind == "dask":
