@@ -37,6 +37,8 @@ SERVICE_KINDS = frozenset({Kind.DEVICE_QUERY, Kind.BROAD_QUERY, Kind.MDMINFO})
 """Exchanges with the NAC / CR service (manage audience)."""
 GRAPH_KINDS = frozenset({Kind.GRAPH_DEVICE, Kind.GRAPH_LIST, Kind.DISCOVERY})
 BROAD_INTERVAL_S = 4 * 3600.0
+BACKOFF_GROWTH = 1.5
+"""RES-03 without Retry-After: each wait must be at least this many times the previous one."""
 
 
 @dataclass
@@ -878,7 +880,7 @@ def retry_after(ev: Evidence, **_: Any) -> OracleVerdict:
     if not throttled:
         return OracleVerdict("RES-03", Verdict.HARNESS_ERROR, "Graph never answered 429")
     prev_gap = 0.0
-    for i, x in enumerate(throttled):
+    for x in throttled:
         ra = x.header("Retry-After")
         nxt = next((y for y in graph if y.seq > x.seq), None)
         if nxt is None:
@@ -892,7 +894,8 @@ def retry_after(ev: Evidence, **_: Any) -> OracleVerdict:
                     f"{gap:g} s at t={nxt.at:g}s",
                 )
         else:
-            if gap <= 0 or (i > 0 and gap < prev_gap):
+            # exponential: each wait at least 1.5 × the one before (attempts arrive on whole seconds)
+            if gap <= 0 or (prev_gap > 0 and gap < BACKOFF_GROWTH * prev_gap):
                 return _fail(
                     "RES-03",
                     f"after a 429 without Retry-After at t={x.at:g}s the NAC retried after {gap:g} s "
