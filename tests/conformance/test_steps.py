@@ -204,3 +204,34 @@ def test_every_step_is_documented() -> None:
     assert len(patterns) > 50
     missing = sorted(p for p in patterns if f"`{p}`" not in doc)
     assert not missing, f"steps missing from docs/steps.md: {missing}"
+
+
+def test_scenarios_that_do_not_apply_say_why() -> None:
+    from harness.conformance.plugin import not_applicable, profiles_for
+
+    cap = parse_capability(
+        CAPABILITY.format(adapter="reference").replace("coa_support: true", "coa_support: false")
+    )
+    assert "auth_method certificate" in not_applicable(cap, {"ONB-04", "cr-cisco"})
+    assert "coa_support: false" in not_applicable(cap, {"STA-03", "coa", "graph"})
+    assert not_applicable(cap, {"ACC-01", "graph"}) == ""
+    # a rule's own profiles narrow the declared ones (STA-06 is graph-only)
+    assert profiles_for(cap, {"STA-06"}) == ["graph"]
+    assert profiles_for(cap, {"ACC-01", "cr-cisco", "graph"}) == ["cr-cisco", "graph"]
+
+
+def test_the_bench_accepts_a_plain_mapping_as_capability() -> None:
+    bench = Bench(
+        {"adapter": {"type": "mutant", "mutant": "ACC-02-unenrolled-allowed"}, "cache_ttl_s": 0},
+        "legacy-json",
+    )
+    bench.add_device("visitor", DeviceStatus.UNKNOWN_TO_INTUNE)
+    assert bench.connect("visitor").granted
+    assert judge("ACC-02", bench.snapshot()).verdict is Verdict.FAILED
+
+
+def test_an_adapter_the_bench_cannot_drive_is_a_harness_failure() -> None:
+    bench = Bench({"adapter": {"type": "radius", "host": "127.0.0.1", "secret": "s"}}, "cr-cisco")
+    bench.add_device("laptop", DeviceStatus.COMPLIANT)
+    with pytest.raises(HarnessFailure, match="cannot drive a 'radius' adapter"):
+        bench.connect("laptop")
