@@ -50,9 +50,11 @@ def test_choose_maps_flags_to_executors() -> None:
 def test_process_pool_and_dask_local_cluster_give_the_same_bytes(dask_cluster: Any) -> None:
     progress: list[tuple[int, int]] = []
     pool = results_bytes(ExecutorChoice("processes", 2), progress)
-    dask = results_bytes(ExecutorChoice("dask", 2, dask_cluster.scheduler_address))
+    dask_progress: list[tuple[int, int]] = []
+    dask = results_bytes(ExecutorChoice("dask", 2, dask_cluster.scheduler_address), dask_progress)
     assert pool == dask
     assert progress and progress[-1] == (160, 160)
+    assert dask_progress and dask_progress[-1] == (160, 160)
     assert b'"shards": 2' in pool
 
 
@@ -91,7 +93,7 @@ def test_a_failing_shard_fails_the_run() -> None:
         run_shards(InlineExecutor(), boom, plan_shards(4, 2, seed=1).shards)
 
 
-def real_results(choice: ExecutorChoice) -> bytes:
+def real_results(choice: ExecutorChoice, progress: list[tuple[int, int]] | None = None) -> bytes:
     """``small-office`` through the product's SimPy world, as ``nac-harness simulate`` runs it."""
     from pathlib import Path
 
@@ -109,6 +111,7 @@ def real_results(choice: ExecutorChoice) -> bytes:
         limits=shared_limits(sc),
         scenario=sc,
         trace=True,
+        on_progress=(lambda d, t: progress.append((d, t))) if progress is not None else None,
     )
     doc = build_results(
         aggregates_of(out.result),
@@ -120,10 +123,16 @@ def real_results(choice: ExecutorChoice) -> bytes:
 
 
 def test_real_world_same_bytes_on_process_pool_and_dask(dask_cluster: Any) -> None:
-    pool = real_results(ExecutorChoice("processes", 2))
-    dask = real_results(ExecutorChoice("dask", 2, dask_cluster.scheduler_address))
+    pool_progress: list[tuple[int, int]] = []
+    dask_progress: list[tuple[int, int]] = []
+    pool = real_results(ExecutorChoice("processes", 2), pool_progress)
+    dask = real_results(ExecutorChoice("dask", 2, dask_cluster.scheduler_address), dask_progress)
     inline = real_results(ExecutorChoice("inline", 2))
     assert pool == dask == inline
+    # the world's own progress reports travel back from the workers while the shards run
+    for seen in (pool_progress, dask_progress):
+        assert seen[-1] == (50, 50)
+        assert len({d for d, _ in seen}) > 3, seen
     assert b'"devices": 50' in pool and b'"graph_requests"' in pool
 
 
