@@ -632,7 +632,7 @@ def reverify(ev: Evidence, device: str | None = None, **_: Any) -> OracleVerdict
         ) is not None:
             return err
         r = nxt[0]
-        asked = [x for x in ev.exchanges_of(r) if x.kind in COMPLIANCE_KINDS]
+        asked = ev.exchanges_of(r)
         if r.truth.compliant and not r.granted:
             return _fail(
                 "RED-02",

@@ -27,6 +27,8 @@ COLLATERAL: dict[str, set[str]] = {
     "STA-03-polls-too-slowly": {"RES-04"},
     # a NAC that names every certificate-bearing device by the wrong ID finds none of them in Intune
     "ACC-05-entra-id": set(RULE_IDS),
+    # the mock refuses a day-long client assertion, so this NAC never gets a token at all
+    "ONB-04-day-long-assertion": set(RULE_IDS),
 }
 """Rules a mutant cannot help breaking besides its own (documented, so they are not sampled)."""
 

@@ -102,3 +102,31 @@ class GrantsOn403(ReferenceNac):
         if isinstance(exc, IntegrationError) and (exc.status == 403 or "403" in str(exc)):
             return Decision.ALLOW, f"integration degraded, allowing: {exc}"
         return super().on_error(exc)
+
+
+@mutant("ONB-04-day-long-assertion", "ONB-04", "signs client assertions that stay valid for a day")
+class DayLongAssertion(ReferenceNac):
+    def __init__(self, config: Any = None, **fields: Any) -> None:
+        super().__init__(config, **fields)
+        tokens = getattr(self.client, "tokens", None)
+        if tokens is not None and tokens.credential.uses_certificate:
+            plain = tokens.form
+
+            def form(audience: str) -> dict[str, str]:
+                body = plain(audience)
+                body["client_assertion"] = _long_assertion(tokens, body["client_assertion"])
+                return body
+
+            tokens.form = form
+
+
+def _long_assertion(tokens: Any, assertion: str) -> str:
+    """The same assertion re-signed with ``exp`` a day after ``iat``."""
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+
+    header = jwt.get_unverified_header(assertion)
+    claims = jwt.decode(assertion, options={"verify_signature": False})
+    claims["exp"] = int(claims["iat"]) + 86400
+    key = serialization.load_pem_private_key(tokens.credential.key_pem.encode(), password=None)
+    return jwt.encode(claims, key, algorithm="RS256", headers={"x5t": header["x5t"], "typ": "JWT"})  # type: ignore[arg-type]
