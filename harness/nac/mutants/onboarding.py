@@ -7,7 +7,7 @@ from typing import Any
 from mock_intune.config import DEFAULT_CLIENT_SECRET
 
 from ...model import Decision, Profile
-from ..entra_client import GRAPH_AUDIENCE
+from ..entra_client import GRAPH_AUDIENCE, MANAGE_AUDIENCE
 from ..intune_answers import IntegrationError, IntuneError, NoncompliantPage
 from ..intune_client import PROVIDERS, HttpIntuneClient
 from ..reference import ReferenceNac
@@ -69,7 +69,10 @@ class GraphTokenToService(ReferenceNac):
             self._in_recheck = False
 
     def audience_for(self, client: HttpIntuneClient, service: bool) -> str:
-        return GRAPH_AUDIENCE if self._sweeping else super().audience_for(client, service)
+        if not self._sweeping:
+            return super().audience_for(client, service)
+        # the audiences swapped: Graph's token to the NAC/CR service, the manage token to Graph
+        return MANAGE_AUDIENCE if self.profile is Profile.GRAPH else GRAPH_AUDIENCE
 
 
 @mutant("ONB-03-token-per-request", "ONB-03", "gets a new token for every request")
