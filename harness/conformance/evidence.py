@@ -212,7 +212,7 @@ class DecisionRecord:
     crashed: str = ""
     """The exception the NAC raised instead of deciding ('' if it decided)."""
     wall_ms: float = 0.0
-    """Wall time the NAC spent deciding outside the transport (its own processing)."""
+    """Time the NAC spent deciding outside the transport (its own processing, thread CPU time)."""
     exchanges: list[int] = field(default_factory=list)
 
     @property
