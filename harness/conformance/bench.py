@@ -42,7 +42,7 @@ from mock_intune.service import MockIntune
 from mock_intune.virtual_transport import VirtualTimeTransport
 
 from ..errors import HarnessFailure
-from ..model import AccessDecision, AccessRequest, AccessType, CoaMessage, IdentitySource, Profile
+from ..model import AccessRequest, AccessType, CoaMessage, IdentitySource, Profile
 from ..nac.base import NacUnderTest
 from ..sim.clock import DEFAULT_EPOCH, SimClock
 from .evidence import (
@@ -705,14 +705,6 @@ class Bench:
                 return f
         return None
 
-    def fault_window(self) -> list[tuple[float, float | None, str]]:
-        """(start, end, fault) of every fault the bench injected (for the oracles)."""
-        return [
-            (m.at, m.data.get("until"), str(m.data.get("fault")))
-            for m in self.evidence.marks
-            if m.what == "fault"
-        ]
-
     # -- access ------------------------------------------------------------------------------------
     def connect(
         self, name: str, access: AccessType | str = AccessType.WIFI, *, new_session: bool = True
@@ -898,14 +890,3 @@ def import_target(target: str) -> Any:
         raise HarnessFailure(
             f"module {m['module']!r} has no {m['attr']!r} (adapter target {target!r})"
         ) from None
-
-
-def decisions_summary(records: list[DecisionRecord]) -> str:
-    """``laptop@12s: allow, …`` for verdict messages."""
-    return ", ".join(f"{r.device}@{r.at:g}s: {r.kind}" for r in records) or "no decisions"
-
-
-def describe(decision: AccessDecision | None) -> str:
-    if decision is None:
-        return "no decision"
-    return decision.decision.value + (f" → {decision.redirect_url}" if decision.redirect_url else "")

@@ -266,10 +266,3 @@ def _seed(nodeid: str) -> int:
     import zlib
 
     return zlib.crc32(nodeid.encode())
-
-
-def iter_scenario_items(items: list[pytest.Item]) -> Iterator[pytest.Item]:
-    """The items of ``items`` that are conformance scenarios."""
-    for item in items:
-        if getattr(item, "obj", None) in scenario_wrapper_template_registry:
-            yield item
