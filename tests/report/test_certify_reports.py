@@ -92,7 +92,9 @@ def test_html_has_a_verdict_for_every_rule_with_its_scenarios(html: Node) -> Non
         assert links, f"{row.attrs['data-rule']} lists no scenario"
         assert all(a.attrs["href"][1:] in scenario_ids for a in links)
     sta03 = html.by_id("rule-STA-03")
-    assert "declared: polling_interval_s=14400.0, coa_support=True" in sta03.text
+    assert "judged with the declared polling_interval_s=14400.0, coa_support=True" in sta03.text
+    [why] = sta03.find_all("td", class_="why")
+    assert why.attrs["data-declared"] == "polling_interval_s=14400.0, coa_support=True"
 
 
 def test_html_shows_the_evidence_behind_each_scenario(html: Node, tree: dict) -> None:
