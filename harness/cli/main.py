@@ -13,7 +13,13 @@ from collections.abc import Sequence
 
 from mock_intune.errors import HarnessFailure, InputError, NacHarnessError
 
-COMMAND_MODULES: tuple[str, ...] = ("mock_cmd", "simulate_cmd", "certify_cmd", "demo_cmd", "reference_nac_cmd")
+COMMAND_MODULES: tuple[str, ...] = (
+    "mock_cmd",
+    "simulate_cmd",
+    "certify_cmd",
+    "demo_cmd",
+    "reference_nac_cmd",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
