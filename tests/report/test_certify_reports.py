@@ -229,3 +229,33 @@ def test_a_harness_error_is_shown_as_such(sample: Path) -> None:
     assert not html.find_all("details", class_="scenario", data_verdict="FAILED")
     root = ET.parse(out / "junit.xml").getroot()
     assert list(root.iter("error")) and not list(root.iter("failure"))
+
+
+def test_waivers_are_shown_waived_and_stale(sample: Path) -> None:
+    cap = write_capability(sample, MUTANT, name="waived.yaml")
+    waivers = sample / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n"
+        "  - rule: ACC-03\n    reason: vendor ticket 42\n    expires: 2999-01-01\n"
+        "  - scenario: A compliant device gets full access\n    reason: stale on purpose\n",
+        encoding="utf-8",
+    )
+    result = certify(
+        cap,
+        out=sample / "r",
+        run_name="waived",
+        waivers=waivers,
+        features=sample / "features",
+        rules=SAMPLE_RULES,
+        plugins=SAMPLE_PLUGINS,
+    )
+    assert result.exit_code == 1  # the stale waiver fails the run
+    html = parse_html((result.out_dir / "report.html").read_text(encoding="utf-8"))
+    assert html.by_id("rule-ACC-03").attrs["data-verdict"] == "WAIVED"
+    [problem] = html.find_all("div", class_="waiver-problem")
+    assert problem.attrs["data-kind"] == "stale" and "A compliant device gets full access" in problem.text
+    [waived] = html.find_all("details", class_="scenario", data_verdict="WAIVED")
+    assert "waived (vendor ticket 42, until 2999-01-01)" in waived.text
+    root = ET.parse(result.out_dir / "junit.xml").getroot()
+    assert [s.attrib.get("type") for s in root.iter("skipped")].count("WAIVED") >= 1
+    assert any("remove the waiver" in (f.attrib.get("message", "")) for f in root.iter("failure"))
