@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import HarnessFailure, InputError
+from ..report.certify_writers import write_reports
 from .capability import Capability, check_reachable, load_capability
 from .records import CollectionProblem, ScenarioRecord
 from .results import Certification, judge
@@ -133,8 +134,6 @@ def certify(
     certification.finished_at = dt.datetime.now(dt.UTC).timestamp()
     certification.harness_version = harness_version()
     certification.pytest_exit_status = status
-
-    from ..report.certify_writers import write_reports
 
     files = write_reports(certification, run_dir, capability_text=cap_path.read_text(encoding="utf-8"))
     return CertifyRun(certification, run_dir, files)
