@@ -15,6 +15,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import re
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -25,6 +27,9 @@ from ..errors import ConfigError, HarnessFailure
 from .shards import Shard
 
 R = TypeVar("R")
+_ADDRESS = re.compile(
+    r"^(?:(?P<scheme>[A-Za-z]+)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[^:/\s]+):(?P<port>\d{1,5})/?$"
+)
 
 ShardRunner = Callable[[Shard], Any]
 """A module-level (picklable) function that simulates one shard and returns its mergeable result."""
@@ -56,12 +61,13 @@ class ExecutorChoice:
 
 def choose(workers: int | None = None, cluster: str | None = None) -> ExecutorChoice:
     """Validate the CLI's ``--workers`` / ``--cluster`` and say which executor they mean."""
-    if cluster is not None and workers is not None and workers > 1:
-        # --workers with --cluster sets the shard count; the cluster decides where they run.
-        return ExecutorChoice("dask", workers, cluster)
     if cluster is not None:
         if not cluster.strip():
             raise ConfigError("empty cluster address", field="--cluster")
+        scheduler_endpoint(cluster)
+        if workers is not None and workers < 1:
+            raise ConfigError(f"must be >= 1, got {workers}", field="--workers")
+        # --workers with --cluster sets the shard count; the cluster decides where they run.
         return ExecutorChoice("dask", workers or 1, cluster)
     n = 1 if workers is None else workers
     if n < 1:
@@ -90,11 +96,38 @@ def open_executor(choice: ExecutorChoice) -> Iterator[Executor]:
     raise ConfigError(f"unknown executor kind {choice.kind!r}", field="executor")
 
 
+def scheduler_endpoint(address: str) -> tuple[str, str, int]:
+    """``(scheme, host, port)`` of a Dask scheduler address (``tcp://host:8786``, ``host:8786``).
+
+    A malformed address is a :class:`ConfigError` naming ``--cluster``.
+    """
+    m = _ADDRESS.match(address.strip())
+    if m is None:
+        raise ConfigError(
+            f"not a scheduler address: {address!r} (want e.g. tcp://10.0.0.5:8786)", field="--cluster"
+        )
+    scheme = (m.group("scheme") or "tcp").lower()
+    port = int(m.group("port"))
+    if scheme not in ("tcp", "tls") or not 0 < port < 65536:
+        raise ConfigError(f"not a tcp:// or tls:// scheduler address: {address!r}", field="--cluster")
+    return scheme, m.group("host").strip("[]"), port
+
+
 @contextmanager
 def dask_client(address: str, timeout: float = 10.0) -> Iterator[Any]:
-    """A ``distributed.Client`` connected to ``address``; a clear error when nothing answers there."""
+    """A ``distributed.Client`` connected to ``address``; a clear error when nothing answers there.
+
+    The scheduler's port is tried with a plain TCP connect first: a ``Client`` that fails to
+    connect lingers (and blocks interpreter exit) while it gives up, so it is only built for a
+    scheduler that answers.
+    """
     from distributed import Client
 
+    _scheme, host, port = scheduler_endpoint(address)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise HarnessFailure(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
     try:
         client = Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:

@@ -10,6 +10,7 @@ import pytest
 from harness.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+SMALL_OFFICE = ROOT / "scenarios" / "small-office.yaml"
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -28,6 +29,10 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
         (["--workers", "two"], "--workers: not a whole number: 'two'"),
         (["--seed", "x"], "--seed: invalid int value: 'x'"),
         (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--cluster", "foo"], "--cluster: not a scheduler address: 'foo'"),
+        (["--cluster", "tcp://127.0.0.1:x"], "--cluster: not a scheduler address"),
+        (["--cluster", "ucx://127.0.0.1:1"], "--cluster: not a tcp:// or tls:// scheduler address"),
+        (["--cluster", " "], "--cluster: empty cluster address"),
     ],
 )
 def test_bad_flags_exit_2_naming_the_flag(
@@ -36,6 +41,21 @@ def test_bad_flags_exit_2_naming_the_flag(
     code, _, err = run_cli(capsys, "simulate", str(tmp_path / "s.yaml"), *flags)
     assert code == 2
     assert needle in err
+    assert "Traceback" not in err
+
+
+def test_unreachable_cluster_exits_2_naming_it(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    code, _, err = run_cli(
+        capsys, "simulate", str(SMALL_OFFICE), "--cluster", address, "--out", str(tmp_path)
+    )
+    assert code == 2
+    assert f"cannot reach the Dask scheduler at {address}" in err
     assert "Traceback" not in err
 
 
@@ -81,9 +101,6 @@ def test_bad_run_name_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: P
     )
     assert code == 2
     assert "--run-name" in err and "../escape" in err
-
-
-SMALL_OFFICE = ROOT / "scenarios" / "small-office.yaml"
 
 
 def test_small_office_end_to_end_is_deterministic_and_names_every_path(
