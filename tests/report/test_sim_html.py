@@ -87,3 +87,17 @@ def test_trace_file_round_trips_and_is_deterministic(tmp_path: Path) -> None:
     paths = device_paths(back)
     assert len(paths) == 20
     assert all(p.summary().startswith("4 CONNECT") for p in paths)
+
+
+def test_a_run_without_traces_says_so_and_still_plots() -> None:
+    _, doc = small_run(population=30)
+    html = render_report(
+        doc,
+        run_name="big",
+        run={"executor": {"kind": "processes", "workers": 2, "address": None}, "wall_s": 1.0},
+    )
+    o = Outline()
+    o.feed(html)
+    assert len(o.figures) == 4 and not o.paths
+    assert "No device traces were kept" in html
+    assert "processes" in html and "2 workers" in html
