@@ -168,6 +168,33 @@ def world_run(path: str, n: int, count_events: bool = False) -> dict[str, Any]:
     return out
 
 
+def world_allow_run(path: str, n: int) -> dict[str, Any]:
+    """The world alone: the same shard with a NAC that allows every request at once (no Intune lookup).
+
+    Splits the world's cost from the reference NAC's: same population, access points, mock core,
+    check-ins and agenda; only ``decide`` is trivial.
+    """
+    from harness.load.shards import plan_shards, shared_limits
+    from harness.model import AccessDecision, Decision
+    from harness.nac.base import NacUnderTest
+    from harness.sim.runner import run_world
+
+    class AllowAtOnce(NacUnderTest):
+        name = "allow-at-once"
+
+        def start(self, env: Any, coa_sink: Any) -> None:
+            pass
+
+        def decide(self, request: Any) -> AccessDecision:
+            return _ALLOW
+
+    _ALLOW = AccessDecision(Decision.ALLOW, reason="allow-at-once")
+    sc = _scenario(path, n)
+    shard = plan_shards(n, 1, seed=sc.seed, limits=shared_limits(sc), scenario=sc).shards[0]
+    result = run_world(sc, nac_factory=lambda *_a: AllowAtOnce(), trace=False, limits=shard.limits, fast=True)
+    return {"devices_done": int(result.devices)}
+
+
 def _child(kind: str, n: int, epd: float, path: str, conn: Any) -> None:
     try:
         if kind.startswith("world"):
@@ -178,6 +205,8 @@ def _child(kind: str, n: int, epd: float, path: str, conn: Any) -> None:
             import harness.sim.world  # noqa: F401
         if kind == "world":
             conn.send(_measured(world_run, path, n))
+        elif kind == "world-allow":
+            conn.send(_measured(world_allow_run, path, n))
         elif kind == "world-count":
             conn.send(world_run(path, n, True))
         else:
@@ -269,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="workers for the full-scenario run (0: skip)")
     ap.add_argument("--count-at", type=int, default=10000, help="size of the event-counting world run")
     ap.add_argument("--scenario", default=str(SCENARIO), help="the scenario (default million-devices)")
+    ap.add_argument(
+        "--no-allow-nac", dest="allow_nac", action="store_false", help="skip the world-alone column"
+    )
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
@@ -283,17 +315,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         "| devices | world dev/s wall | world dev/s CPU | bare dev/s wall | bare dev/s CPU "
-        "| world/bare (CPU) | world B/device | bare B/device |"
+        "| world/bare (CPU) | world B/device | bare B/device | world, allow-at-once NAC: dev/s CPU, B/device |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
     for n in sizes:
         w = in_child("world", n, path=args.scenario)
         b = in_child("bare", n, epd)
+        a = in_child("world-allow", n, path=args.scenario) if args.allow_nac else None
         wc, bc = n / w["cpu_s"], n / b["cpu_s"]
+        allow = f"{n / a['cpu_s']:,.0f}, {a['peak_bytes'] / n:,.0f}" if a else "–"
         print(
             f"| {n:,} | {n / w['wall_s']:,.0f} ({w['wall_s']:.1f} s) | {wc:,.0f} "
             f"| {n / b['wall_s']:,.0f} ({b['wall_s']:.1f} s) | {bc:,.0f} | {wc / bc:.2f} "
-            f"| {w['peak_bytes'] / n:,.0f} | {b['peak_bytes'] / n:,.0f} |",
+            f"| {w['peak_bytes'] / n:,.0f} | {b['peak_bytes'] / n:,.0f} | {allow} |",
             flush=True,
         )
     if args.workers:
