@@ -68,26 +68,46 @@ def _only_get() -> None:
 
 
 # -- metadata --------------------------------------------------------------------------------------
-@bp.route("/<tenant>/v2.0/.well-known/openid-configuration", methods=["GET", "HEAD", "POST"])
-def openid_configuration_v2(tenant: str) -> Response:
+def _metadata(tenant: str, version: str) -> tuple[str, str, dict[str, Any]]:
+    """(base URL, issuer tenant, the members v1 and v2 metadata share) for one metadata request."""
     _only_get()
     svc = service_of()
     tid = resolve_tenant(svc, tenant, allow_alias=True)
     base = _base_url(svc)
-    issuer_tid = "{tenantid}" if tid in ALIAS_TENANTS else tid
-    g.call_detail.update({"metadata": "v2.0", "tenant": tid})
+    g.call_detail.update({"metadata": version, "tenant": tid})
+    common: dict[str, Any] = {
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_post",
+            "private_key_jwt",
+            "client_secret_basic",
+        ],
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "http_logout_supported": True,
+        "frontchannel_logout_supported": True,
+        "kerberos_endpoint": f"{base}/{tenant}/kerberos",
+        "tenant_region_scope": "NA",
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+        "rbac_url": "https://pas.windows.net",
+    }
+    return base, "{tenantid}" if tid in ALIAS_TENANTS else tid, common
+
+
+_CLAIMS = ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name",
+           "msgraph_host", "aud", "exp", "iat", "auth_time", "acr"]  # fmt: skip
+
+
+@bp.route("/<tenant>/v2.0/.well-known/openid-configuration", methods=["GET", "HEAD", "POST"])
+def openid_configuration_v2(tenant: str) -> Response:
+    base, issuer_tid, common = _metadata(tenant, "v2.0")
     return jsonify(
         {
+            **common,
             "token_endpoint": f"{base}/{tenant}/oauth2/v2.0/token",
-            "token_endpoint_auth_methods_supported": [
-                "client_secret_post",
-                "private_key_jwt",
-                "client_secret_basic",
-            ],
             "jwks_uri": f"{base}/{tenant}/discovery/v2.0/keys",
-            "response_modes_supported": ["query", "fragment", "form_post"],
-            "subject_types_supported": ["pairwise"],
-            "id_token_signing_alg_values_supported": ["RS256"],
             "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
             "issuer": f"{AUTHORITY_HOST}/{issuer_tid}/v2.0",
@@ -95,21 +115,9 @@ def openid_configuration_v2(tenant: str) -> Response:
             "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
             "authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/authorize",
             "device_authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/devicecode",
-            "http_logout_supported": True,
-            "frontchannel_logout_supported": True,
             "end_session_endpoint": f"{base}/{tenant}/oauth2/v2.0/logout",
             "claims_supported": [
-                "sub",
-                "iss",
-                "cloud_instance_name",
-                "cloud_instance_host_name",
-                "cloud_graph_host_name",
-                "msgraph_host",
-                "aud",
-                "exp",
-                "iat",
-                "auth_time",
-                "acr",
+                *_CLAIMS,
                 "nonce",
                 "preferred_username",
                 "name",
@@ -119,72 +127,28 @@ def openid_configuration_v2(tenant: str) -> Response:
                 "c_hash",
                 "email",
             ],  # fmt: skip
-            "kerberos_endpoint": f"{base}/{tenant}/kerberos",
-            "tenant_region_scope": "NA",
-            "cloud_instance_name": "microsoftonline.com",
-            "cloud_graph_host_name": "graph.windows.net",
-            "msgraph_host": "graph.microsoft.com",
-            "rbac_url": "https://pas.windows.net",
         }
     )
 
 
 @bp.route("/<tenant>/.well-known/openid-configuration", methods=["GET", "HEAD", "POST"])
 def openid_configuration_v1(tenant: str) -> Response:
-    _only_get()
-    svc = service_of()
-    tid = resolve_tenant(svc, tenant, allow_alias=True)
-    base = _base_url(svc)
-    issuer_tid = "{tenantid}" if tid in ALIAS_TENANTS else tid
-    g.call_detail.update({"metadata": "v1.0", "tenant": tid})
+    base, issuer_tid, common = _metadata(tenant, "v1.0")
     return jsonify(
         {
+            **common,
             "token_endpoint": f"{base}/{tenant}/oauth2/token",
-            "token_endpoint_auth_methods_supported": [
-                "client_secret_post",
-                "private_key_jwt",
-                "client_secret_basic",
-            ],
             "jwks_uri": f"{base}/common/discovery/keys",
-            "response_modes_supported": ["query", "fragment", "form_post"],
-            "subject_types_supported": ["pairwise"],
-            "id_token_signing_alg_values_supported": ["RS256"],
             "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
             "scopes_supported": ["openid"],
             "issuer": f"https://sts.windows.net/{issuer_tid}/",
             "microsoft_multi_refresh_token": True,
             "authorization_endpoint": f"{base}/{tenant}/oauth2/authorize",
             "device_authorization_endpoint": f"{base}/{tenant}/oauth2/devicecode",
-            "http_logout_supported": True,
-            "frontchannel_logout_supported": True,
             "end_session_endpoint": f"{base}/{tenant}/oauth2/logout",
-            "claims_supported": [
-                "sub",
-                "iss",
-                "cloud_instance_name",
-                "cloud_instance_host_name",
-                "cloud_graph_host_name",
-                "msgraph_host",
-                "aud",
-                "exp",
-                "iat",
-                "auth_time",
-                "acr",
-                "amr",
-                "nonce",
-                "email",
-                "given_name",
-                "family_name",
-                "nickname",
-            ],  # fmt: skip
+            "claims_supported": [*_CLAIMS, "amr", "nonce", "email", "given_name", "family_name", "nickname"],
             "check_session_iframe": f"{base}/{tenant}/oauth2/checksession",
             "userinfo_endpoint": f"{base}/{tenant}/openid/userinfo",
-            "kerberos_endpoint": f"{base}/{tenant}/kerberos",
-            "tenant_region_scope": "NA",
-            "cloud_instance_name": "microsoftonline.com",
-            "cloud_graph_host_name": "graph.windows.net",
-            "msgraph_host": "graph.microsoft.com",
-            "rbac_url": "https://pas.windows.net",
         }
     )
 
