@@ -27,7 +27,7 @@ from enum import StrEnum
 from . import compliance
 from .cisco_xml import CiscoDevice, parse_filter
 from .errors import InputError, RequestError
-from .model import ComplianceState, Device, normalize_guid, normalize_mac
+from .model import ComplianceState, Device, TenantSettings, normalize_guid, normalize_mac
 from .service import MockIntune
 
 MAX_VALUE_LEN = 128
@@ -144,9 +144,19 @@ def lookup(service: MockIntune, q: CiscoQuery, tenant_id: str | None = None) -> 
     return found if found is not None and found.managed else None
 
 
-def to_cisco(service: MockIntune, device: Device, tenant_id: str | None = None) -> CiscoDevice:
-    """What the Cisco surfaces say about ``device`` now (validity period and grace applied)."""
-    settings = service.settings(tenant_id)
+def to_cisco(
+    service: MockIntune,
+    device: Device,
+    tenant_id: str | None = None,
+    *,
+    settings: TenantSettings | None = None,
+) -> CiscoDevice:
+    """What the Cisco surfaces say about ``device`` now (validity period and grace applied).
+
+    ``settings`` saves a read when the caller already holds the tenant's current settings.
+    """
+    if settings is None:
+        settings = service.settings(tenant_id)
     now = service.now()
     status = service.status(device, tenant_id, settings=settings)
     reason = remediation = ""

@@ -12,7 +12,8 @@ Shapes follow the real samples in the research notes (§2.2):
   ``meid``, ``udid``, ``serial_number``, ``os_version``, ``phone_number``,
   ``lastCheckinTimeStamp``).
 
-Everything is built with :mod:`xml.etree.ElementTree`, so device data is escaped by the serializer.
+Everything is built with :mod:`xml.etree.ElementTree`, so device data is escaped by the serializer,
+except the v3 devices answer (the CR hot path), written from a template with the same escaping.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from xml.sax.saxutils import escape
 
 CR_NAMESPACE = (
     "http://schemas.datacontract.org/2004/07/Microsoft.Intune.ResourceAccess.ComplianceRetrievalService.Model"
@@ -175,6 +177,18 @@ def _header(root: ET.Element, api_version: int, paging_info: int | None) -> ET.E
     return _sub(root, "deviceList")
 
 
+_V3_HEAD = (
+    "<?xml version='1.0' encoding='utf-8'?>\n"
+    f'<ise_api xmlns:i="{XSI_NAMESPACE}" xmlns="{CR_NAMESPACE}">'
+    "<name>attributes</name><api_version>3</api_version>"
+)
+
+
+def _text_el(tag: str, text: str) -> str:
+    """``<tag>text</tag>`` (``<tag />`` when empty), escaped as ElementTree escapes element text."""
+    return f"<{tag}>{escape(text)}</{tag}>" if text else f"<{tag} />"
+
+
 def attributes_v3(
     devices: Iterable[CiscoDevice],
     *,
@@ -187,28 +201,31 @@ def attributes_v3(
 
     ``identifier`` (``guid`` or ``macaddress``) is the device-level key element; ``with_mac`` adds
     ``macaddress`` inside ``Attributes``; ``selected`` (from :func:`parse_filter`) limits attributes.
+
+    The hot path of the CR service, so it is written from a string template rather than an element
+    tree: the bytes are exactly what :func:`_serialize` makes of the same tree (values escaped with
+    :func:`xml.sax.saxutils.escape`, as ElementTree escapes text; empty elements as ``<tag />``).
     """
-    root = _root(True)
-    device_list = _header(root, 3, paging_info)
-
-    def want(name: str) -> bool:
-        return selected is None or name in selected
-
+    want_mac = with_mac and (selected is None or "macaddress" in selected)
+    want_register = selected is None or "register_status" in selected
+    want_compliance = selected is None or "compliance" in selected
+    parts = [_V3_HEAD]
+    if paging_info is not None:
+        parts.append(f"<paging_info>{paging_info}</paging_info>")
+    items = []
     for d in devices:
-        device = _sub(device_list, "device")
-        if identifier == "macaddress":
-            _sub(device, "macaddress", d.mac)
-        else:
-            _sub(device, "guid", d.guid)
-        attrs = _sub(device, "Attributes")
-        _sub(attrs, "guid", d.guid)
-        if with_mac and want("macaddress"):
-            _sub(attrs, "macaddress", d.mac)
-        if want("register_status"):
-            _sub(attrs, "register_status", _bool(d.registered))
-        if want("compliance"):
-            _sub(_sub(attrs, "Compliance"), "status", _bool(d.compliant))
-    return _serialize(root)
+        key = _text_el("macaddress", d.mac) if identifier == "macaddress" else _text_el("guid", d.guid)
+        attrs = _text_el("guid", d.guid)
+        if want_mac:
+            attrs += _text_el("macaddress", d.mac)
+        if want_register:
+            attrs += f"<register_status>{_bool(d.registered)}</register_status>"
+        if want_compliance:
+            attrs += f"<Compliance><status>{_bool(d.compliant)}</status></Compliance>"
+        items.append(f"<device>{key}<Attributes>{attrs}</Attributes></device>")
+    parts.append(f"<deviceList>{''.join(items)}</deviceList>" if items else "<deviceList />")
+    parts.append("</ise_api>")
+    return "".join(parts).encode("utf-8", "xmlcharrefreplace")
 
 
 def attributes_v2(

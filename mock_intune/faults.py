@@ -315,9 +315,15 @@ class FaultDraw:
     error: bool = False
 
 
-def draw(service: MockIntune, surface: Surface) -> tuple[FaultSpec, FaultDraw] | None:
-    """Decide the faults for one request to ``surface`` (None when no faults are set)."""
-    stored = service.store.faults().get(surface.value)
+def draw(
+    service: MockIntune, surface: Surface, *, faults: dict[str, dict[str, Any]] | None = None
+) -> tuple[FaultSpec, FaultDraw] | None:
+    """Decide the faults for one request to ``surface`` (None when no faults are set).
+
+    ``faults`` is the store's fault table when the caller already holds a current copy of it
+    (:meth:`MockIntune.shared_state`); otherwise it is read here.
+    """
+    stored = (service.store.faults() if faults is None else faults).get(surface.value)
     if not stored:
         return None
     spec = FaultSpec.from_json(stored["spec"])
@@ -357,9 +363,14 @@ def _error(surface: Surface, status: int, spec: FaultSpec, why: str, headers: di
     return error_shapes.render(surface, exc)
 
 
-def apply_fault(service: MockIntune, surface: Surface) -> Response | None:
-    """Return a response that replaces the view (an injected error), or None to proceed."""
-    decided = draw(service, surface)
+def apply_fault(
+    service: MockIntune, surface: Surface, *, faults: dict[str, dict[str, Any]] | None = None
+) -> Response | None:
+    """Return a response that replaces the view (an injected error), or None to proceed.
+
+    ``faults``: as for :func:`draw`.
+    """
+    decided = draw(service, surface, faults=faults)
     if decided is None:
         return None
     spec, d = decided

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from . import compliance
 from .clock import Clock, ScaledClock, SystemClock
@@ -32,6 +33,23 @@ class DeviceStatus:
     last_sync_at: datetime | None
 
 
+@dataclass(frozen=True)
+class SharedState:
+    """What every NAC-facing request reads besides its own device: a worker's cached copy.
+
+    Taken at store revision ``revision`` (:meth:`Store.shared_revision`); :meth:`MockIntune.shared_state`
+    re-reads it whenever that counter has moved, so a change by any worker is seen by the next request.
+    """
+
+    revision: int
+    tenants: frozenset[str]
+    settings: dict[str, TenantSettings]
+    faults: dict[str, dict[str, Any]]
+    service_base_url: str | None
+    service_prefix: str
+    """The shard prefix NAC-facing requests must carry (see :meth:`MockIntune.service_prefix`)."""
+
+
 class MockIntune:
     """One mock Intune service: tenants, apps, devices, rules, limits and the call log."""
 
@@ -53,6 +71,7 @@ class MockIntune:
                 clock = SystemClock()
         self.clock = clock
         self.tokens = TokenAuthority(self.store, self.clock, self.config.token_lifetime_s)
+        self._shared: SharedState | None = None
         self._bootstrap()
 
     def _bootstrap(self) -> None:
@@ -78,6 +97,29 @@ class MockIntune:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def shared_state(self) -> SharedState:
+        """Tenants, their settings, faults and the service base, as of now (one store read when
+        nothing changed since this worker last looked; a full re-read when anything did)."""
+        revision = self.store.shared_revision()
+        cached = self._shared
+        if cached is not None and cached.revision == revision:
+            return cached
+        from .service_base import prefix_of
+
+        store = self.store
+        tenants = store.tenants()
+        base = store.get_meta("service_base_url")
+        fresh = SharedState(
+            revision=revision,
+            tenants=frozenset(tenants),
+            settings={t: store.tenant_settings(t) for t in tenants},
+            faults=store.faults(),
+            service_base_url=base,
+            service_prefix=prefix_of(base),
+        )
+        self._shared = fresh
+        return fresh
 
     # -- tenants, apps ---------------------------------------------------------------------
     def settings(self, tenant_id: str | None = None) -> TenantSettings:

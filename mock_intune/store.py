@@ -58,7 +58,31 @@ CREATE TABLE IF NOT EXISTS faults (surface TEXT PRIMARY KEY, data TEXT NOT NULL)
 CREATE TABLE IF NOT EXISTS broad_queries (tenant_id TEXT NOT NULL, app TEXT NOT NULL, at TEXT NOT NULL,
     PRIMARY KEY (tenant_id, app));
 CREATE TABLE IF NOT EXISTS rate_windows (key TEXT PRIMARY KEY, window_start REAL NOT NULL, count INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS shared_rev (id INTEGER PRIMARY KEY CHECK (id = 0), n INTEGER NOT NULL);
+INSERT OR IGNORE INTO shared_rev (id, n) VALUES (0, 0);
+CREATE TRIGGER IF NOT EXISTS shared_rev_tenants_insert AFTER INSERT ON tenants
+    BEGIN UPDATE shared_rev SET n = n + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS shared_rev_tenants_update AFTER UPDATE ON tenants
+    BEGIN UPDATE shared_rev SET n = n + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS shared_rev_tenants_delete AFTER DELETE ON tenants
+    BEGIN UPDATE shared_rev SET n = n + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS shared_rev_faults_insert AFTER INSERT ON faults
+    BEGIN UPDATE shared_rev SET n = n + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS shared_rev_faults_update AFTER UPDATE ON faults
+    BEGIN UPDATE shared_rev SET n = n + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS shared_rev_faults_delete AFTER DELETE ON faults
+    BEGIN UPDATE shared_rev SET n = n + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS shared_rev_meta_insert AFTER INSERT ON meta WHEN NEW.key = 'service_base_url'
+    BEGIN UPDATE shared_rev SET n = n + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS shared_rev_meta_update AFTER UPDATE ON meta WHEN NEW.key = 'service_base_url'
+    BEGIN UPDATE shared_rev SET n = n + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS shared_rev_meta_delete AFTER DELETE ON meta WHEN OLD.key = 'service_base_url'
+    BEGIN UPDATE shared_rev SET n = n + 1 WHERE id = 0; END;
 """
+"""``shared_rev`` counts changes to what every request reads (tenants and their settings, faults, the
+advertised service base): triggers bump it on any write to those rows, from any connection or
+process, so a worker may cache them and re-read only when the counter moved (see
+:meth:`Store.shared_revision`)."""
 
 _DT_FIELDS = ("enrolled_at", "last_sync_at", "evaluated_at", "grace_expires_at")
 
@@ -151,6 +175,15 @@ class Store:
         self._keeper.close()
 
     # -- meta -------------------------------------------------------------------------------
+    def shared_revision(self) -> int:
+        """The change counter of tenants, settings, faults and the service base (one cheap read).
+
+        Bumped by triggers on every write to those rows, whoever writes them: a cache of them taken
+        at revision ``n`` is current as long as this still returns ``n``.
+        """
+        row = self.db.execute("SELECT n FROM shared_rev WHERE id = 0").fetchone()
+        return int(row[0]) if row else -1
+
     def get_meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None

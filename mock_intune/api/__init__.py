@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..config import MockConfig
 from ..errors import IllegalTransition, InputError, NotFound, RequestError, StateError
+from ..faults import apply_fault
 from ..model import CallRecord, Surface
 from ..service import MockIntune
 from . import errors as error_shapes
@@ -70,36 +71,42 @@ def create_app(config: MockConfig | None = None, *, service: MockIntune | None =
         app.register_blueprint(module.bp)
         surfaces[module.bp.name] = module.SURFACE
 
+    # The hooks run on every request, so each resolves Flask's context-local proxies once.
     @app.before_request
     def _start() -> Response | None:
-        g.started = time.perf_counter()
-        g.call_detail = {}
-        g.call_app = ""
+        ctx = g._get_current_object()  # type: ignore[attr-defined]
+        ctx.started = time.perf_counter()
+        ctx.call_detail = {}
+        ctx.call_app = ""
         surface = surfaces.get(request.blueprint or "")
-        g.surface = surface
+        ctx.surface = surface
         if surface is not None and surface is not Surface.ADMIN:
-            from ..faults import apply_fault
-
-            return apply_fault(svc, surface)
+            # Tenants, settings, faults and the service base, current as of this request: one
+            # store read unless another request (in any worker) changed them.
+            ctx.shared = shared = svc.shared_state()
+            return apply_fault(svc, surface, faults=shared.faults)
         return None
 
     @app.after_request
     def _log(response: Response) -> Response:
-        surface = getattr(g, "surface", None)
+        ctx = g._get_current_object()  # type: ignore[attr-defined]
+        surface = getattr(ctx, "surface", None)
         if surface is None or surface is Surface.ADMIN:
             return response
-        latency_ms = (time.perf_counter() - g.started) * 1000 + float(g.call_detail.pop("_injected_ms", 0.0))
+        detail = ctx.call_detail
+        latency_ms = (time.perf_counter() - ctx.started) * 1000 + float(detail.pop("_injected_ms", 0.0))
+        req = request._get_current_object()  # type: ignore[attr-defined]
         svc.log(
             CallRecord(
                 at=svc.now(),
-                app=g.call_app,
+                app=ctx.call_app,
                 surface=surface,
-                method=request.method,
-                path=request.path,
-                query=request.query_string.decode("latin-1"),
+                method=req.method,
+                path=req.path,
+                query=req.query_string.decode("latin-1"),
                 status=response.status_code,
                 latency_ms=latency_ms,
-                detail=dict(g.call_detail),
+                detail=dict(detail),
             )
         )
         return response

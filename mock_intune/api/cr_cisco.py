@@ -42,6 +42,7 @@ SURFACE = Surface.CR_CISCO
 bp = Blueprint("cr_cisco", __name__)
 API_VERSION = 3
 CR_CRITERIA = frozenset({Criteria.GUID, Criteria.MACADDRESS, Criteria.COMPLIANCE})
+_NAC_PERMISSIONS = frozenset({Permission.GET_DEVICE_COMPLIANCE})
 
 
 def xml_response(body: bytes, status: int = 200) -> Response:
@@ -53,9 +54,11 @@ def nac_authorize() -> str:
 
     Returns the token's tenant, whose devices the query reads; a tenant the mock does not hold is 401.
     """
-    claims = authorize(MANAGE_RESOURCE, {Permission.GET_DEVICE_COMPLIANCE}, "get device compliance")
+    claims = authorize(MANAGE_RESOURCE, _NAC_PERMISSIONS, "get device compliance")
     tenant_id = str(claims.get("tid") or "")
-    if tenant_id not in service_of().store.tenants():
+    shared = g.get("shared")  # this request's SharedState, when the request hooks took one
+    tenants = shared.tenants if shared is not None else service_of().store.tenants()
+    if tenant_id not in tenants:
         raise RequestError(
             401,
             "The access token was issued for a tenant this service does not hold.",
@@ -113,8 +116,12 @@ def mdminfo_view(shard: str | None) -> Response:
 
 
 def _views(q: CiscoQuery, devices: list[Device], tenant_id: str | None = None) -> list[CiscoDevice]:
+    if not devices:
+        return []
     svc = service_of()
-    views = [to_cisco(svc, d, tenant_id) for d in devices]
+    shared = g.get("shared")
+    settings = shared.settings.get(tenant_id or svc.tenant_id) if shared is not None else None
+    views = [to_cisco(svc, d, tenant_id, settings=settings) for d in devices]
     if q.criteria is Criteria.MACADDRESS:
         views = [replace(v, mac=q.value) for v in views]
     return views

@@ -61,7 +61,8 @@ def nac_rule(bp: Blueprint, rule: str, view: Callable[..., Any], *, endpoint: st
 
 def check_shard(shard: str | None) -> str:
     """Reject a request whose shard prefix is not the one discovery advertises now; return the prefix."""
-    current = service_of().service_prefix()
+    shared = g.get("shared")  # this request's SharedState, when the request hooks took one
+    current = shared.service_prefix if shared is not None else service_of().service_prefix()
     asked = f"/{shard}" if shard else ""
     if asked.lower() != current.lower():
         g.call_detail["moved"] = {"asked": asked or "/", "current": current or "/"}
