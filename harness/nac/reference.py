@@ -32,7 +32,7 @@ from .intune_answers import (
 )
 from .intune_client import ClientPolicy, HttpIntuneClient, IntuneClient
 from .reference_config import BROAD_QUERY_MIN_INTERVAL_S, ReferenceNacConfig
-from .reference_polling import PollingMixin, Session
+from .reference_polling import PollingMixin, SessionTable
 
 GUID_PROFILES = frozenset({Profile.CR_CISCO, Profile.GRAPH})
 """Profiles that can query by Intune device id (ACC-05); the legacy ones query by MAC only."""
@@ -72,7 +72,7 @@ class ReferenceNac(PollingMixin, ClientPolicy, NacUnderTest):
         self.env: simpy.Environment | None = None
         self.coa_sink: CoaSink | None = None
         self.cache = DecisionCache(config.cache_ttl_s)
-        self.sessions: dict[str, Session] = {}
+        self.sessions = SessionTable()
         self.coa_sent: list[CoaMessage] = []
         self.sweeps: list[dict[str, Any]] = []
         self.onboarding_error: str | None = None
@@ -135,7 +135,7 @@ class ReferenceNac(PollingMixin, ClientPolicy, NacUnderTest):
         return True
 
     def session_ended(self, session_id: str) -> None:
-        self.sessions.pop(session_id, None)
+        self.sessions.discard(session_id)
 
     def stop(self) -> None:
         close = getattr(self.client, "close", None)

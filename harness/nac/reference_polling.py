@@ -7,7 +7,6 @@ mutant can override. Everything waits in SimPy time (``yield env.timeout``), nev
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
 from typing import Any
 
 import simpy
@@ -20,27 +19,11 @@ from .identity import DeviceIdentity, IdentityKind, normalize_mac
 from .intune_answers import DeviceAnswer, IntuneError, IntuneUnavailable, ListedDevice, NoncompliantPage
 from .intune_client import IntuneClient
 from .reference_config import ReferenceNacConfig
+from .session_table import Session, SessionTable
+
+__all__ = ["MAX_PAGES", "PollingMixin", "Session", "SessionTable"]
 
 MAX_PAGES = 100_000
-
-
-@dataclass(slots=True)
-class Session:
-    """An allowed session the NAC knows of (from its own decisions), for CoA (STA-03)."""
-
-    session_id: str
-    mac: str
-    intune_id: str | None
-    decision: Decision
-    identity: DeviceIdentity | None = None
-
-    @property
-    def keys(self) -> tuple[str, ...]:
-        """The decision-cache keys this session's device may be cached under."""
-        keys = [f"macaddress={self.mac}"]
-        if self.intune_id:
-            keys.append(f"guid={self.intune_id}")
-        return tuple(keys)
 
 
 class PollingMixin:
@@ -52,7 +35,7 @@ class PollingMixin:
     profile: Profile
     client: IntuneClient
     cache: DecisionCache
-    sessions: dict[str, Session]
+    sessions: SessionTable
     coa_sent: list[CoaMessage]
     sweeps: list[dict[str, Any]]
 
@@ -78,7 +61,7 @@ class PollingMixin:
     ) -> None:
         if not result.decision.grants_access:
             # only allowed sessions can need a CoA; a redirected device is asked afresh next time
-            self.sessions.pop(request.session_id, None)
+            self.sessions.discard(request.session_id)
             return
         try:
             mac = normalize_mac(request.mac)
@@ -87,9 +70,7 @@ class PollingMixin:
         intune_id = identity.value if identity and identity.kind is IdentityKind.GUID else None
         if answer is not None and answer.intune_id:
             intune_id = intune_id or answer.intune_id
-        self.sessions[request.session_id] = Session(
-            request.session_id, mac, intune_id, result.decision, identity
-        )
+        self.sessions.put(request.session_id, mac, intune_id, result.decision, identity)
 
     def poll_loop(self) -> Generator[simpy.Event, Any, None]:
         """STA-03: every ``polling_interval_s``, sweep the noncompliant list and CoA connected devices."""
@@ -114,7 +95,8 @@ class PollingMixin:
         assert self.env is not None
         env = self.env
         started, checked, coas = env.now, 0, 0
-        for session in list(self.sessions.values()):
+        for session_id, entry in self.sessions.entries():
+            session = self.sessions.decode(session_id, entry)
             if not session.decision.grants_access or session.identity is None:
                 continue
             self.client.reset_latency()
@@ -124,11 +106,12 @@ class PollingMixin:
                 decision, reason = self.on_error(exc)
             yield env.timeout(self.client.latency_s)
             checked += 1
-            still_connected = self.sessions.get(session.session_id) is session
+            still_connected = self.sessions.entry(session_id) is entry
             # An unreachable Intune is no evidence against the device: only a real "not compliant" acts.
             if still_connected and not decision.grants_access and decision is not Decision.MDM_UNREACHABLE:
                 self.cache.forget(session.keys)
                 self.send_coa(session, f"re-check: {reason}")
+                self.sessions.update(session)
                 coas += 1
         self.sweeps.append(
             {
@@ -207,12 +190,13 @@ class PollingMixin:
         macs = {d.mac for d in listed if d.mac}
         self.cache.forget([f"guid={g}" for g in guids] + [f"macaddress={m}" for m in macs])
         sent = 0
-        for session in list(self.sessions.values()):
+        for session in self.sessions.values():
             if not session.decision.grants_access:
                 continue
             if (session.intune_id and session.intune_id in guids) or session.mac in macs:
                 self.cache.forget(session.keys)
                 self.send_coa(session, "device is on Intune's noncompliant list")
+                self.sessions.update(session)
                 sent += 1
         return sent
 
