@@ -84,6 +84,9 @@ advertised service base): triggers bump it on any write to those rows, from any 
 process, so a worker may cache them and re-read only when the counter moved (see
 :meth:`Store.shared_revision`)."""
 
+_DETAIL_JSON = json.JSONEncoder(default=str)
+"""``json.dumps(detail, default=str)`` without building an encoder per call-log row."""
+
 _DT_FIELDS = ("enrolled_at", "last_sync_at", "evaluated_at", "grace_expires_at")
 
 
@@ -129,6 +132,7 @@ class Store:
         self._local = threading.local()
         self._lock = threading.RLock()
         self._log_conn: sqlite3.Connection | None = None
+        self._parsed: dict[str, Device] = {}
         # Keep one connection open so a memory database survives between requests.
         self._keeper = self._connect()
         with self._lock:
@@ -244,6 +248,23 @@ class Store:
         return [self.get_app(r[0]) for r in self.db.execute("SELECT client_id FROM apps ORDER BY client_id")]
 
     # -- devices -----------------------------------------------------------------------------
+    PARSED_CACHE_SIZE = 4096
+    """Single-device reads remembered per store, by the stored JSON text (so any change to the row,
+    by any worker, is a different key): a NAC asks about the same devices again and again."""
+
+    def _device(self, raw: str) -> Device:
+        """The device stored as ``raw``: parsed once, then a fresh shallow copy for each caller (its
+        fields are immutable values, so callers may change or replace theirs freely)."""
+        parsed = self._parsed.get(raw)
+        if parsed is None:
+            parsed = device_from_json(json.loads(raw))
+            if len(self._parsed) >= self.PARSED_CACHE_SIZE:
+                self._parsed.clear()
+            self._parsed[raw] = parsed
+        fresh = object.__new__(Device)
+        fresh.__dict__.update(parsed.__dict__)
+        return fresh
+
     def put_device(self, tenant_id: str, device: Device) -> None:
         self.put_devices(tenant_id, [device])
 
@@ -272,7 +293,7 @@ class Store:
         row = self.db.execute(
             "SELECT data FROM devices WHERE tenant_id=? AND intune_id=?", (tenant_id, intune_id)
         ).fetchone()
-        return device_from_json(json.loads(row[0])) if row else None
+        return self._device(row[0]) if row else None
 
     def find_by_mac(self, tenant_id: str, mac: str) -> Device | None:
         """The device whose Wi-Fi or Ethernet MAC is ``mac`` (already normalised)."""
@@ -281,13 +302,13 @@ class Store:
             " ORDER BY managed DESC LIMIT 1",
             (tenant_id, mac, mac),
         ).fetchone()
-        return device_from_json(json.loads(row[0])) if row else None
+        return self._device(row[0]) if row else None
 
     def find_by_azure_id(self, tenant_id: str, azure_id: str) -> Device | None:
         row = self.db.execute(
             "SELECT data FROM devices WHERE tenant_id=? AND azure_ad_device_id=?", (tenant_id, azure_id)
         ).fetchone()
-        return device_from_json(json.loads(row[0])) if row else None
+        return self._device(row[0]) if row else None
 
     INDEXED_COLUMNS = frozenset({"azure_ad_device_id", "wifi_mac", "ethernet_mac"})
 
@@ -338,7 +359,7 @@ class Store:
             record.query,
             record.status,
             record.latency_ms,
-            json.dumps(record.detail, default=str),
+            _DETAIL_JSON.encode(record.detail),
         )
         with self._lock:
             conn = self._log_db

@@ -183,3 +183,19 @@ def test_every_query_of_either_worker_is_in_the_call_log_at_once(
         assert len(calls) == i + 1
         assert calls[-1]["detail"]["devices"] == [{"id": guid(1), "registered": True, "compliant": True}]
     assert {c.surface for c in b.svc.calls()} == {Surface.CR_CISCO}
+
+
+def test_single_device_reads_are_fresh_copies_that_follow_every_write(
+    workers: tuple[Worker, Worker, ManualClock],
+) -> None:
+    a, b, _ = workers
+    first = b.svc.store.get_device(b.svc.tenant_id, guid(1))
+    assert first is not None and first.compliance_state is ComplianceState.COMPLIANT
+    first.compliance_state = ComplianceState.NONCOMPLIANT  # a caller changing its own copy
+    again = b.svc.store.get_device(b.svc.tenant_id, guid(1))
+    assert again is not None and again is not first
+    assert again.compliance_state is ComplianceState.COMPLIANT
+    a.svc.set_state(guid(1), ComplianceState.NONCOMPLIANT)  # written by the other worker
+    by_mac = b.svc.store.find_by_mac(b.svc.tenant_id, mac(1))
+    assert by_mac is not None and by_mac.compliance_state is ComplianceState.NONCOMPLIANT
+    assert not compliant_in(b.query(1)[1])
