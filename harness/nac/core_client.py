@@ -188,7 +188,7 @@ class CoreIntuneClient:
         self._throttle_graph()
         if identity.kind is IdentityKind.GUID and self.profile in (Profile.LEGACY_CISCO, Profile.LEGACY_JSON):
             raise IntegrationError(f"the {self.profile.value} API queries by MAC only")
-        answer = self._answer(self._status(identity))
+        answer = self._answer_for(identity)
         self._charge(
             "/devices",
             f"querycriteria={identity.kind.value}&value={identity.value}",
@@ -215,21 +215,40 @@ class CoreIntuneClient:
             return None
         return self.service.status(device)
 
+    def _answer_for(self, identity: DeviceIdentity) -> DeviceAnswer:
+        """The profile's answer about ``identity``: through the service's brief reads when it has them
+        (``brief_by_guid`` / ``brief_by_mac``: the load fleet), else through :meth:`_status`."""
+        brief = getattr(
+            self.service, "brief_by_guid" if identity.kind is IdentityKind.GUID else "brief_by_mac", None
+        )
+        if brief is None:
+            return self._answer(self._status(identity))
+        found: tuple[bool, ComplianceState, str, str] | None = brief(identity.value)
+        if found is None or not found[0]:
+            return DeviceAnswer.not_enrolled()
+        _, state, intune_id, mac = found
+        return self._enrolled_answer(state, state.grants_access, intune_id, mac)
+
     def _answer(self, status: DeviceStatus | None) -> DeviceAnswer:
         """What the profile's wire answer says about a device with ``status`` (None: unknown to Intune)."""
         if status is None or not status.managed:
             return DeviceAnswer.not_enrolled()
-        mac = status.mac or None
+        return self._enrolled_answer(status.state, status.compliant, status.intune_id, status.mac)
+
+    def _enrolled_answer(
+        self, state: ComplianceState, compliant: bool, intune_id: str, mac: str
+    ) -> DeviceAnswer:
+        """The profile's answer about an enrolled device (Graph also says its state; Cisco CR its id)."""
         if self.profile is Profile.GRAPH:
             return DeviceAnswer(
                 managed=True,
-                compliant=status.state.grants_access,
-                state=status.state.value,
-                intune_id=status.intune_id,
-                mac=mac,
+                compliant=state.grants_access,
+                state=state.value,
+                intune_id=intune_id,
+                mac=mac or None,
             )
-        guid = status.intune_id if self.profile is Profile.CR_CISCO else None
-        return DeviceAnswer(managed=True, compliant=status.compliant, intune_id=guid, mac=mac)
+        guid = intune_id if self.profile is Profile.CR_CISCO else None
+        return DeviceAnswer(managed=True, compliant=compliant, intune_id=guid, mac=mac or None)
 
     def noncompliant_page(self, cursor: str | None) -> NoncompliantPage:
         self.latency_s += self._faults("/devices", broad=True)

@@ -24,6 +24,7 @@ from datetime import datetime
 from mock_intune.config import MockConfig
 from mock_intune.errors import NotFound, StateError
 from mock_intune.model import (
+    ComplianceState,
     Device,
     RegistrationState,
     TenantSettings,
@@ -47,6 +48,9 @@ from .fleet_store import (  # noqa: F401 - re-exported for callers of the fast p
     FleetStore,
     call_kind,
 )
+
+BriefStatus = tuple[bool, ComplianceState, str, str]
+"""``(managed, effective compliance state, Intune device id, hardware MAC)`` of one device."""
 
 
 class FleetIntune(MockIntune):
@@ -114,6 +118,28 @@ class FleetIntune(MockIntune):
             azure_ad_device_id=pop.entra_id(i),
             last_sync_at=st._dt(st.last_sync[j]),
         )
+
+    def _brief(self, j: int) -> BriefStatus:
+        st = self.store
+        i = st.range[j]
+        pop = st.population
+        return (
+            bool(st.flags[j] & F_MANAGED),
+            STATES[self._effective(j, self._t(), self.settings())],
+            pop.intune_id(i),
+            pop.hardware_mac(i),
+        )
+
+    def brief_by_guid(self, guid: str) -> BriefStatus | None:
+        """The part of :meth:`status_by_guid` a NAC's answer is built from (the fast path's lookup):
+        ``(managed, effective state, Intune id, MAC)``, without the Entra id and sync time it never reads."""
+        j = self.store.slot_of_guid(guid)
+        return None if j is None else self._brief(j)
+
+    def brief_by_mac(self, mac: str) -> BriefStatus | None:
+        """As :meth:`brief_by_guid`, by hardware MAC (any notation)."""
+        j = self.store.slot_of_mac(normalize_mac(mac))
+        return None if j is None else self._brief(j)
 
     def status_by_guid(self, guid: str) -> DeviceStatus | None:
         """What Intune shares about the device with this Intune id now, or None if it has no such device."""
