@@ -100,6 +100,8 @@ class CoreIntuneClient:
         self._granted_until: float | None = None
         self.latency_s = 0.0
         self.calls = 0
+        self._count_lookup = getattr(service, "count_lookup", None)
+        """The service's cheap call counter for lookups (the load fleet's), else None: full records."""
 
     def reset_latency(self) -> None:
         self.latency_s = 0.0
@@ -189,6 +191,12 @@ class CoreIntuneClient:
         if identity.kind is IdentityKind.GUID and self.profile in (Profile.LEGACY_CISCO, Profile.LEGACY_JSON):
             raise IntegrationError(f"the {self.profile.value} API queries by MAC only")
         answer = self._answer_for(identity)
+        count = self._count_lookup
+        if count is not None and self.log_calls:
+            self.latency_s += self.latency.sample()
+            self.calls += 1
+            count(SURFACES[self.profile])
+            return answer
         self._charge(
             "/devices",
             f"querycriteria={identity.kind.value}&value={identity.value}",

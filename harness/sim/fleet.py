@@ -27,6 +27,7 @@ from mock_intune.model import (
     ComplianceState,
     Device,
     RegistrationState,
+    Surface,
     TenantSettings,
     normalize_mac,
 )
@@ -140,6 +141,12 @@ class FleetIntune(MockIntune):
         """As :meth:`brief_by_guid`, by hardware MAC (any notation)."""
         j = self.store.slot_of_mac(normalize_mac(mac))
         return None if j is None else self._brief(j)
+
+    def count_lookup(self, surface: Surface) -> None:
+        """Log one answered single-device lookup on ``surface`` now (the fast path's cheap
+        :meth:`log`: the fleet only counts calls, so no :class:`CallRecord` is built)."""
+        if self.config.log_calls:
+            self.store.count_call(surface.value, self.now(), 200)
 
     def status_by_guid(self, guid: str) -> DeviceStatus | None:
         """What Intune shares about the device with this Intune id now, or None if it has no such device."""

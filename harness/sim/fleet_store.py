@@ -242,12 +242,16 @@ class FleetStore(Store):
 
     # -- call log: counted, not stored -------------------------------------------------------
     def log_call(self, record: CallRecord) -> int:
-        minute = int((record.at - self.epoch).total_seconds() // 60)
-        key = (call_kind(record), minute)
-        self.call_counts[key] = self.call_counts.get(key, 0) + 1
-        if record.status in (429, 503):
-            self.throttled_counts[key] = self.throttled_counts.get(key, 0) + 1
+        self.count_call(call_kind(record), record.at, record.status)
         return 0
+
+    def count_call(self, kind: str, at: datetime, status: int) -> None:
+        """Count one call of ``kind`` (see :func:`call_kind`) answered ``status`` at ``at``."""
+        minute = int((at - self.epoch).total_seconds() // 60)
+        key = (kind, minute)
+        self.call_counts[key] = self.call_counts.get(key, 0) + 1
+        if status in (429, 503):
+            self.throttled_counts[key] = self.throttled_counts.get(key, 0) + 1
 
     def hit_window(self, key: str, now_s: float, window_s: float) -> tuple[int, float]:
         start, count = self._windows.get(key, (now_s, 0))
