@@ -12,7 +12,7 @@ import re
 import time
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..config import MockConfig
@@ -51,8 +51,6 @@ def _merge_slashes(wsgi_app: Any) -> Any:
 
 def service_of(app: Flask | None = None) -> MockIntune:
     """The :class:`MockIntune` behind the current (or given) app."""
-    from flask import current_app
-
     return (app or current_app).extensions["mock_intune"]  # type: ignore[no-any-return]
 
 

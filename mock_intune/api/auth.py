@@ -19,13 +19,14 @@ def authorize(audience: str, any_of: frozenset[Permission] | set[Permission], wh
     """
     svc = service_of()
     claims = svc.tokens.verify(request.headers.get("Authorization"), audience=audience)
-    g.call_app = str(claims.get("appid") or claims.get("azp") or "")
+    app_id = str(claims.get("appid") or claims.get("azp") or "")
+    g.call_app = app_id
     roles = {str(r) for r in claims.get("roles", [])}
     if not roles & {p.value for p in any_of}:
         need = " or ".join(sorted(p.value for p in any_of))
         raise RequestError(
             403,
-            f"Application {g.call_app} lacks the permission to {what}; it needs {need}.",
+            f"Application {app_id} lacks the permission to {what}; it needs {need}.",
             code="Authorization_RequestDenied",
         )
     return claims

@@ -32,6 +32,7 @@ from ..cisco_xml import XML_CONTENT_TYPE, CiscoDevice, attributes_v3, mdminfo
 from ..cisco_xml import error as xml_error
 from ..errors import RequestError
 from ..model import MANAGE_RESOURCE, Device, Permission, Surface
+from ..service import MockIntune
 from ..service_base import CR_SERVICE_PATH
 from . import errors as error_shapes
 from . import service_of
@@ -56,7 +57,8 @@ def nac_authorize() -> str:
     """
     claims = authorize(MANAGE_RESOURCE, _NAC_PERMISSIONS, "get device compliance")
     tenant_id = str(claims.get("tid") or "")
-    shared = g.get("shared")  # this request's SharedState, when the request hooks took one
+    ctx = g._get_current_object()  # type: ignore[attr-defined]
+    shared = getattr(ctx, "shared", None)  # this request's SharedState, when the hooks took one
     tenants = shared.tenants if shared is not None else service_of().store.tenants()
     if tenant_id not in tenants:
         raise RequestError(
@@ -65,7 +67,7 @@ def nac_authorize() -> str:
             code="InvalidAuthenticationToken",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
-    g.call_detail["tenant"] = tenant_id
+    ctx.call_detail["tenant"] = tenant_id
     return tenant_id
 
 
@@ -115,10 +117,12 @@ def mdminfo_view(shard: str | None) -> Response:
     )
 
 
-def _views(q: CiscoQuery, devices: list[Device], tenant_id: str | None = None) -> list[CiscoDevice]:
+def _views(
+    q: CiscoQuery, devices: list[Device], tenant_id: str | None = None, *, svc: MockIntune | None = None
+) -> list[CiscoDevice]:
     if not devices:
         return []
-    svc = service_of()
+    svc = svc or service_of()
     shared = g.get("shared")
     settings = shared.settings.get(tenant_id or svc.tenant_id) if shared is not None else None
     views = [to_cisco(svc, d, tenant_id, settings=settings) for d in devices]
@@ -131,7 +135,8 @@ def devices_view(shard: str | None) -> Response:
     check_shard(shard)
     tid = nac_authorize()
     svc = service_of()
-    q = parse_query(request.args, request.query_string, CR_CRITERIA, default_identifier="guid")
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    q = parse_query(req.args, req.query_string, CR_CRITERIA, default_identifier="guid")
     if q.broad:
         page = sweep_page(svc, q, app=g.call_app, surface=SURFACE.value, tenant_id=tid)
         views = _views(q, page.devices, tid)
@@ -145,7 +150,7 @@ def devices_view(shard: str | None) -> Response:
         )
         return xml_response(body)
     found = lookup(svc, q, tid)
-    views = _views(q, [found] if found else [], tid)
+    views = _views(q, [found] if found else [], tid, svc=svc)
     record(q, views, broad=False)
     return xml_response(
         attributes_v3(
