@@ -45,7 +45,11 @@ class DeviceIdentity:
     """Lower-case GUID, or 12 upper-case hex digits."""
 
     def __str__(self) -> str:
-        return f"{self.kind.value}={self.value}"
+        return _KEY_PREFIX[self.kind] + self.value
+
+
+_KEY_PREFIX = {kind: f"{kind.value}=" for kind in IdentityKind}
+"""``str(identity)`` is ``"guid=…"`` / ``"macaddress=…"`` (the decision cache's keys)."""
 
 
 def intune_id_from_san(uris: tuple[str, ...] | list[str]) -> str | None:

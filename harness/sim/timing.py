@@ -150,13 +150,18 @@ class Timings:
 
     def __init__(self, seed: int, dists: Mapping[Timing, Dist]) -> None:
         self.seed = seed
-        self._by = {t: (dists[t], _SALTS[t]) for t in dists}
+        # each timing's hash key, derived once: draw() is unit() with hash64's key lookup hoisted
+        self._by = {t: (dists[t], _key(seed, _SALTS[t])) for t in dists}
 
     def dist(self, which: Timing) -> Dist:
         return self._by[which][0]
 
     def draw(self, which: Timing, device: int, attempt: int = 0) -> float:
-        dist, salt = self._by[which]
+        """``dist.at(unit(seed, device, salt, attempt))``, inlined (it runs several times a device)."""
+        dist, key = self._by[which]
         if dist.kind is DistKind.FIXED:
             return dist.a
-        return dist.at(unit(self.seed, device, salt, attempt))
+        x = (key + device * 0x9E3779B97F4A7C15 + attempt * 0xC2B2AE3D27D4EB4F + 0x9E3779B97F4A7C15) & _M64
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+        return dist.at((((x ^ (x >> 31)) >> 11) + 0.5) * (1.0 / (1 << 53)))
