@@ -14,7 +14,7 @@ from harness.sim.fleet import FleetIntune
 from mock_intune import compliance
 from mock_intune.config import MockConfig
 from mock_intune.errors import NotFound, StateError
-from mock_intune.model import ComplianceState, NoPolicyMark, TenantSettings
+from mock_intune.model import CallRecord, ComplianceState, NoPolicyMark, Surface, TenantSettings
 from mock_intune.service import MockIntune
 
 MIX = {
@@ -69,6 +69,8 @@ def test_fleet_agrees_with_the_mock_core_through_a_day_of_changes(settings: Tena
                 sb.last_sync_at,
             ), (i, guid)
             assert fast.status_by_guid(guid) == sb
+            brief = (sb.managed, sb.state, sb.intune_id, sb.mac)
+            assert fast.brief_by_guid(guid) == brief == fast.brief_by_mac(pop.hardware_mac(i))
             assert fast.find_mac(pop.hardware_mac(i)).intune_id == guid  # type: ignore[union-attr]
         assert [d.intune_id for d in slow.noncompliant()] == [d.intune_id for d in fast.noncompliant()]
         now, cfg = slow.now(), slow.settings()
@@ -138,3 +140,26 @@ def test_calls_are_counted_per_minute_not_stored() -> None:
     assert fast.store.call_counts == {("cr_cisco", 2): 3, ("cr_cisco list", 2): 1}
     assert fast.store.throttled_counts == {("cr_cisco", 2): 1}
     assert fast.calls() == []
+
+
+def test_a_counted_lookup_is_logged_like_a_call_record() -> None:
+    env, _, _, fast = pair(TenantSettings(), size=10)
+    env.run(until=env.now + 61.5)
+    fast.count_lookup(Surface.CR_CISCO)
+    counted = dict(fast.store.call_counts)
+    fast.store.call_counts.clear()
+    fast.log(
+        CallRecord(
+            at=fast.now(),
+            app="a",
+            surface=Surface.CR_CISCO,
+            method="GET",
+            path="/devices",
+            query="querycriteria=guid&value=x",
+            status=200,
+            latency_ms=1.0,
+            detail={"fast_path": True},
+        )
+    )
+    assert counted == dict(fast.store.call_counts) and sum(counted.values()) == 1
+    assert fast.brief_by_guid("not-a-guid") is None and fast.brief_by_mac("00-00-00-00-00-00") is None
