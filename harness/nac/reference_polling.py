@@ -190,14 +190,11 @@ class PollingMixin:
         macs = {d.mac for d in listed if d.mac}
         self.cache.forget([f"guid={g}" for g in guids] + [f"macaddress={m}" for m in macs])
         sent = 0
-        for session in self.sessions.values():
-            if not session.decision.grants_access:
-                continue
-            if (session.intune_id and session.intune_id in guids) or session.mac in macs:
-                self.cache.forget(session.keys)
-                self.send_coa(session, "device is on Intune's noncompliant list")
-                self.sessions.update(session)
-                sent += 1
+        for session in self.sessions.allowed_matching(guids, macs):
+            self.cache.forget(session.keys)
+            self.send_coa(session, "device is on Intune's noncompliant list")
+            self.sessions.update(session)
+            sent += 1
         return sent
 
     def send_coa(self, session: Session, reason: str) -> None:

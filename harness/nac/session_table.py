@@ -24,6 +24,7 @@ _CANONICAL_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 _CANONICAL_MAC = re.compile(r"[0-9A-F]{12}")
 _DECISIONS = tuple(Decision)
 _DECISION_CODE = {d: n for n, d in enumerate(_DECISIONS)}
+_GRANTS = tuple(d.grants_access for d in _DECISIONS)
 
 # packed layout, low bits first: decision (4) | identity kind (2) | has guid (1) | pad (1) | mac (48) | guid
 _ID_NONE, _ID_GUID, _ID_MAC = 0, 1, 2
@@ -155,6 +156,28 @@ class SessionTable:
         """Every session, decoded (iterates a snapshot: safe while the table changes)."""
         for session_id, entry in self.entries():
             yield self.decode(session_id, entry)
+
+    def allowed_matching(self, guids: set[str], macs: set[str]) -> list[Session]:
+        """The sessions (in table order) whose decision grants access and whose Intune id is in
+        ``guids`` or MAC in ``macs``: what a sweep CoAs. Packed entries are compared as ints, so only
+        the matches are decoded (a sweep over a million sessions stays cheap)."""
+        guid_ints = {int(g.replace("-", ""), 16) for g in guids if _CANONICAL_GUID.fullmatch(g)}
+        mac_ints = {int(m, 16) for m in macs if _CANONICAL_MAC.fullmatch(m)}
+        found: list[Session] = []
+        for session_id, entry in self._entries.items():
+            if isinstance(entry, Session):
+                if entry.decision.grants_access and (
+                    (entry.intune_id and entry.intune_id in guids) or entry.mac in macs
+                ):
+                    found.append(entry)
+                continue
+            if not _GRANTS[entry & 15]:
+                continue
+            if ((entry >> _MAC_SHIFT) & _MAC_MASK) in mac_ints or (
+                entry & _HAS_GUID and (entry >> _GUID_SHIFT) in guid_ints
+            ):
+                found.append(unpack(session_id, entry))
+        return found
 
     def __contains__(self, session_id: object) -> bool:
         return session_id in self._entries

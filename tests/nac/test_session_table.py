@@ -65,3 +65,25 @@ def test_values_is_a_snapshot() -> None:
         table.discard(session.session_id)
         seen.append(session.mac)
     assert seen == [f"0050569A000{n}" for n in range(5)] and len(table) == 0
+
+
+def test_allowed_matching_is_the_plain_filter_in_table_order() -> None:
+    table = SessionTable()
+    sessions = [
+        Session("a", MAC, GUID, Decision.ALLOW, DeviceIdentity(IdentityKind.GUID, GUID)),
+        Session("b", "0050569A0002", None, Decision.ALLOW, None),
+        Session("c", "0050569A0003", None, Decision.REMEDIATE_REDIRECT, None),  # not allowed
+        Session("d", "raw mac", None, Decision.ALLOW, None),  # kept as an object
+        Session("e", "0050569A0005", GUID.replace("0f8f", "1f8f"), Decision.ALLOW, None),
+    ]
+    for s in sessions:
+        table.put(s.session_id, s.mac, s.intune_id, s.decision, s.identity)
+    guids = {GUID, GUID.upper(), "junk"}
+    macs = {"0050569A0002", "0050569A0003", "raw mac", "0050569a0005"}
+    plain = [
+        s
+        for s in sessions
+        if s.decision.grants_access and ((s.intune_id and s.intune_id in guids) or s.mac in macs)
+    ]
+    assert table.allowed_matching(guids, macs) == plain
+    assert [s.session_id for s in plain] == ["a", "b", "d"]
