@@ -36,6 +36,8 @@ from flask import Flask
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from machine_info import cpu_model  # noqa: E402
+
 from mock_intune.config import MockConfig  # noqa: E402
 from mock_intune.model import ComplianceState, Device  # noqa: E402
 from mock_intune.serve import DEFAULT_THREADS, ServedMock  # noqa: E402
@@ -163,17 +165,9 @@ def run_wrk(
 
 
 def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     return {
         "nproc": os.cpu_count(),
-        "cpu": model or platform.processor(),
+        "cpu": cpu_model(),
         "python": platform.python_version(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }

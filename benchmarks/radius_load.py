@@ -34,6 +34,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from machine_info import cpu_model  # noqa: E402
+
 from harness.model import AccessRequest, AccessType, Decision  # noqa: E402
 from harness.radius.freeradius import FreeRadius, FreeRadiusConfig, free_udp_port  # noqa: E402
 from harness.radius.load import LoadTarget, expected_decisions, run_load  # noqa: E402
@@ -49,15 +51,10 @@ MARK_END = "<!-- radius_load:end -->"
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return (
+        f"{os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def radclient_version() -> str:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import simpy
+from machine_info import cpu_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "million-devices.yaml"
@@ -280,14 +281,7 @@ def million_with_workers(workers: int, path: str) -> dict[str, Any]:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     nproc = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip()
     return f"{nproc} cores (nproc), {cpu}, Python {platform.python_version()}, SimPy {simpy.__version__}"
 
