@@ -6,7 +6,9 @@ operations that combine them in :mod:`mock_intune.service`.
 
 from __future__ import annotations
 
+import glob
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -116,6 +118,26 @@ def device_from_json(data: dict[str, Any]) -> Device:
     return Device(**values)
 
 
+CALL_LOG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL, app TEXT NOT NULL, surface TEXT NOT NULL, method TEXT NOT NULL,
+    path TEXT NOT NULL, query TEXT NOT NULL, status INTEGER NOT NULL, latency_ms REAL NOT NULL,
+    detail TEXT NOT NULL
+);
+"""
+
+
+def _call_log_file(path: str) -> sqlite3.Connection:
+    """One process's call-log file (WAL: the admin API reads it while the worker appends)."""
+    conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.executescript(CALL_LOG_SCHEMA)
+    return conn
+
+
 class Store:
     """SQLite-backed state of one mock Intune (all its tenants).
 
@@ -132,6 +154,8 @@ class Store:
         self._local = threading.local()
         self._lock = threading.RLock()
         self._log_conn: sqlite3.Connection | None = None
+        self._log_pid = 0
+        self._last_seq = 0
         self._parsed: dict[str, Device] = {}
         # Keep one connection open so a memory database survives between requests.
         self._keeper = self._connect()
@@ -363,6 +387,25 @@ class Store:
         )
         with self._lock:
             conn = self._log_db
+            if self.path is not None:
+                # A file-backed store (several server workers): each process appends to its own
+                # call-log file, so workers never wait on each other's write lock; sequence numbers
+                # are microseconds since the epoch with the process in the last three digits, so
+                # they are unique and ordered across the files.
+                pid = os.getpid()
+                seq = max(time.time_ns() // 1000 * 1000 + pid % 1000, self._last_seq + 1000)
+                while True:
+                    try:
+                        conn.execute(
+                            "INSERT INTO calls (seq, at, app, surface, method, path, query, status,"
+                            " latency_ms, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (seq, *row),
+                        )
+                    except sqlite3.IntegrityError:  # another Store of this process took it
+                        seq += 1000
+                        continue
+                    self._last_seq = seq
+                    return seq
             delay, deadline = 0.0001, time.monotonic() + 30
             while True:
                 try:
@@ -381,11 +424,28 @@ class Store:
 
     @property
     def _log_db(self) -> sqlite3.Connection:
-        """This process's call-log writer connection: fails fast on a busy lock, the caller retries."""
+        """This process's call-log writer connection.
+
+        In memory: the shared database (fails fast on a busy lock, the caller retries). On a file:
+        this process's own call-log file beside it (reopened after a fork).
+        """
+        pid = os.getpid()
+        if self._log_conn is not None and self._log_pid != pid:
+            self._log_conn = None  # a forked child must not share its parent's connection
         if self._log_conn is None:
-            self._log_conn = self._connect()
-            self._log_conn.execute("PRAGMA busy_timeout=0")
+            if self.path is None:
+                self._log_conn = self._connect()
+                self._log_conn.execute("PRAGMA busy_timeout=0")
+            else:
+                self._log_conn = _call_log_file(f"{self.path}.calls-{pid}.sqlite3")
+            self._log_pid = pid
         return self._log_conn
+
+    def _call_log_files(self) -> list[sqlite3.Connection]:
+        """Connections to every process's call-log file of a file-backed store (readers)."""
+        if self.path is None:
+            return []
+        return [_call_log_file(f) for f in sorted(glob.glob(glob.escape(self.path) + ".calls-*.sqlite3"))]
 
     def calls(
         self, *, after: int = 0, surface: Surface | None = None, limit: int = 10_000
@@ -397,6 +457,13 @@ class Store:
             args.append(surface.value)
         sql += " ORDER BY seq LIMIT ?"
         args.append(limit)
+        rows = list(self.db.execute(sql, args))
+        for conn in self._call_log_files():
+            try:
+                rows.extend(conn.execute(sql, args))
+            finally:
+                conn.close()
+        rows.sort(key=lambda r: r[0])
         return [
             CallRecord(
                 seq=r[0],
@@ -410,11 +477,19 @@ class Store:
                 latency_ms=r[8],
                 detail=json.loads(r[9]),
             )
-            for r in self.db.execute(sql, args)
+            for r in rows[:limit]
         ]
 
     def clear_calls(self) -> None:
         self.db.execute("DELETE FROM calls")
+        self._clear_call_log_files()
+
+    def _clear_call_log_files(self) -> None:
+        for conn in self._call_log_files():
+            try:
+                conn.execute("DELETE FROM calls")
+            finally:
+                conn.close()
 
     # -- replay protection, faults, throttling ---------------------------------------------
     def claim_jti(self, jti: str, expires: datetime, now: datetime) -> bool:
@@ -468,3 +543,4 @@ class Store:
         with self.transaction() as conn:
             for table in ("devices", "calls", "jtis", "faults", "broad_queries", "rate_windows"):
                 conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+        self._clear_call_log_files()
