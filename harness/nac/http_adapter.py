@@ -8,7 +8,6 @@ harness's own decision service (``harness.radius.decision_service``) speaks it a
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import httpx
 import simpy
@@ -26,8 +25,8 @@ class HttpNac(NacUnderTest):
     name = "http"
 
     def __init__(
-        self, *, url: str, timeout_s: float = 5.0, transport: httpx.BaseTransport | None = None, **_: Any
-    ):
+        self, *, url: str, timeout_s: float = 5.0, transport: httpx.BaseTransport | None = None
+    ) -> None:
         self.url = url
         self.client = httpx.Client(timeout=timeout_s, transport=transport)
 

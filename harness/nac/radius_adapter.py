@@ -46,7 +46,6 @@ class RadiusNac(NacUnderTest):
         roles: RoleMap | None = None,
         coa_poll_s: float = 0.05,
         direct_coa: bool = False,
-        **_ignored: Any,
     ) -> None:
         self.cfg = NasConfig(
             host=host,

@@ -102,7 +102,7 @@ def build_nac(settings: ReferenceRadiusSettings) -> NacUnderTest:
     transport = httpx.HTTPTransport(verify=settings.mock_ca_file, retries=0)
     cls: type[ReferenceNac] = ReferenceNac
     if settings.mutant:
-        from ..nac.mutants import mutant_class  # type: ignore[import-not-found,unused-ignore]
+        from ..nac.mutants import mutant_class
 
         cls = mutant_class(settings.mutant)
     return cls(config, transport=transport)

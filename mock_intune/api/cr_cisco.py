@@ -100,20 +100,27 @@ def record(q: CiscoQuery, devices: list[CiscoDevice], **extra: object) -> None:
     )
 
 
-def mdminfo_view(shard: str | None) -> Response:
+def mdminfo_answer(shard: str | None, *, max_version: int, api_path: str, namespaced: bool) -> Response:
+    """``ciscoise/mdminfo`` for either Cisco surface: ``api_path`` follows the current service prefix."""
     prefix = check_shard(shard)
     nac_authorize()
-    version = requested_api_version(API_VERSION)
+    version = requested_api_version(max_version)
     cfg = service_of().config
     g.call_detail.update({"mdminfo": True, "api_version": version})
     return xml_response(
         mdminfo(
             api_version=version,
-            api_path=f"{prefix}{CR_SERVICE_PATH}/cisco",
+            api_path=prefix + api_path,
             redirect_url=cfg.redirect_url,
             query_max_size=cfg.query_max_size,
-            namespaced=True,
+            namespaced=namespaced,
         )
+    )
+
+
+def mdminfo_view(shard: str | None) -> Response:
+    return mdminfo_answer(
+        shard, max_version=API_VERSION, api_path=f"{CR_SERVICE_PATH}/cisco", namespaced=True
     )
 
 

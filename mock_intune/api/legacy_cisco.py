@@ -19,14 +19,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, request
 
 from ..cisco_query import Criteria, lookup, parse_query, sweep_page
-from ..cisco_xml import attributes_v2, mdminfo
+from ..cisco_xml import attributes_v2
 from ..cisco_xml import error as xml_error
 from ..errors import RequestError
 from ..model import Surface
 from ..service_base import NAC_SERVICE_PATH
 from . import errors as error_shapes
 from . import service_of
-from .cr_cisco import _views, nac_authorize, record, requested_api_version, xml_response
+from .cr_cisco import _views, mdminfo_answer, nac_authorize, record, xml_response
 from .discovery import check_shard, nac_rule
 
 SURFACE = Surface.LEGACY_CISCO
@@ -47,20 +47,7 @@ SPELLINGS = (NAC_SERVICE_PATH, "/StatelessNacService")
 
 
 def mdminfo_view(shard: str | None) -> Response:
-    prefix = check_shard(shard)
-    nac_authorize()
-    version = requested_api_version(API_VERSION)
-    cfg = service_of().config
-    g.call_detail.update({"mdminfo": True, "api_version": version})
-    return xml_response(
-        mdminfo(
-            api_version=version,
-            api_path=prefix + API_PATH,
-            redirect_url=cfg.redirect_url,
-            query_max_size=cfg.query_max_size,
-            namespaced=False,
-        )
-    )
+    return mdminfo_answer(shard, max_version=API_VERSION, api_path=API_PATH, namespaced=False)
 
 
 def devices_view(shard: str | None) -> Response:
