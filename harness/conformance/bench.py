@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from typing import Any
 
 import simpy
+import simpy.rt
 
 from mock_intune.api import create_app
 from mock_intune.config import MockConfig
 from mock_intune.service import MockIntune
 from mock_intune.virtual_transport import VirtualTimeTransport
 
+from ..errors import NacUnreachable
 from ..model import AccessRequest, AccessType, CoaMessage, IdentitySource, Profile
 from ..nac.base import NacUnderTest
 from ..sim.clock import DEFAULT_EPOCH, SimClock
@@ -35,7 +38,16 @@ from .evidence import (
     Mark,
     Truth,
 )
-from .nac_factory import BASE_URL, _cap, _cap_json, assertion_certificate, build_nac
+from .external import EXTERNAL_ADAPTERS, MockFront, not_judgeable
+from .nac_factory import (
+    BASE_URL,
+    _cap,
+    _cap_json,
+    adapter_spec,
+    assertion_certificate,
+    build_nac,
+    external_front,
+)
 from .tap import TapFault, TapTransport
 from .world import PROFILE_SURFACE, SID_TAG, AccessPoint, DeviceStatus, SimDevice, WorldMixin
 
@@ -64,16 +76,39 @@ class Bench(WorldMixin, FaultsMixin):
     ) -> None:
         self.capability = capability
         self.profile = Profile(profile)
-        self.rng = random.Random(f"bench:{seed}:{profile}")
-        self.env = simpy.Environment()
-        self.clock = SimClock(self.env)
+        self.front: MockFront | None = None
+        self.speedup = 1.0
+        self.session_prefix = ""
         cert_auth = str(_cap(capability, "auth_method", "secret")) == "certificate"
         self.cert_pem: str | None = None
         self.key_pem: str | None = None
-        if cert_auth:
-            self.cert_pem, self.key_pem = assertion_certificate()
-        self.config = MockConfig(sleep_latency=False, client_certificate_pem=self.cert_pem)
-        self.service = MockIntune(self.config, clock=self.clock)
+        if adapter_spec(capability)[0] in EXTERNAL_ADAPTERS:
+            # An external NAC: the mock is served to it over HTTPS and time is sped-up wall time.
+            self.front = external_front(capability)
+            self.speedup = self.front.clock.speedup
+            run_tag = uuid.uuid4().hex[:8]
+            self.session_prefix = f"{run_tag}-"
+            self.rng = random.Random(f"bench:{seed}:{profile}:{run_tag}")  # unique devices per scenario
+            self.clock: Any = self.front.clock
+            self.env = simpy.rt.RealtimeEnvironment(
+                initial_time=self.front.clock.seconds(), factor=1.0 / self.speedup, strict=False
+            )
+            if cert_auth:
+                self.cert_pem, self.key_pem = self.front.client_cert_pem, self.front.client_key_pem
+            self.config = MockConfig(
+                sleep_latency=False,
+                client_certificate_pem=self.cert_pem,
+                database=self.front.database(run_tag),
+            )
+            self.service = MockIntune(self.config, store=self.front.store(self.config), clock=self.clock)
+        else:
+            self.rng = random.Random(f"bench:{seed}:{profile}")
+            self.env = simpy.Environment()
+            self.clock = SimClock(self.env)
+            if cert_auth:
+                self.cert_pem, self.key_pem = assertion_certificate()
+            self.config = MockConfig(sleep_latency=False, client_certificate_pem=self.cert_pem)
+            self.service = MockIntune(self.config, clock=self.clock)
         self.app = create_app(service=self.service)
         self.virtual = VirtualTimeTransport(self.app)
         self.tap = TapTransport(self.virtual, self)
@@ -92,6 +127,8 @@ class Bench(WorldMixin, FaultsMixin):
         self.checkin_procs: dict[str, Any] = {}
         self.deviations: list[str] = []
         """Declared deviations the oracles noted (e.g. a NAC that fails open and says so)."""
+        if self.front is not None:
+            self.front.attach(self)
 
     # -- the NAC under test ----------------------------------------------------------------------
     @property
@@ -108,10 +145,26 @@ class Bench(WorldMixin, FaultsMixin):
         return self.nac
 
     def close(self) -> None:
-        if self._nac is not None:
-            self._nac.stop()
-        self.tap.close()
-        self.snapshot()
+        try:
+            if self._nac is not None:
+                self._nac.stop()
+            self.tap.close()
+            self.snapshot()
+        finally:
+            if self.front is not None and self.front.bench is self:
+                self.front.attach(None)
+
+    @property
+    def external(self) -> bool:
+        """The NAC under test runs outside the harness (served mock, sped-up wall time)."""
+        return self.front is not None
+
+    def now(self) -> float:
+        """The bench's time in seconds: ``env.now``, or the sped-up wall clock for an external NAC
+        (read from any thread: the served mock's request threads stamp exchanges with it)."""
+        if self.front is not None:
+            return self.front.clock.seconds()
+        return float(self.env.now)
 
     def declared(self, name: str, default: float) -> float:
         """A numeric value the capability statement declares (polling interval, cache lifetime …)."""
@@ -151,7 +204,7 @@ class Bench(WorldMixin, FaultsMixin):
         ap = self.aps["ap-wifi" if access is AccessType.WIFI else "gw-vpn"]
         if new_session or not dev.session_id:
             dev.sessions += 1
-            dev.session_id = f"{name}#{dev.sessions}"
+            dev.session_id = f"{self.session_prefix}{name}#{dev.sessions}"
         dev.access_type = access
         req = AccessRequest(
             device=name,
@@ -162,12 +215,12 @@ class Bench(WorldMixin, FaultsMixin):
             ssid=ap.ssid,
             san_uris=dev.san_uris,
             cert_subject_cn=dev.cert_cn if dev.san_uris else "",
-            at=float(self.env.now),
+            at=self.now(),
         )
         self.sessions[dev.session_id] = (name, ap.name)
         record = DecisionRecord(
             seq=len(self.evidence.decisions) + 1,
-            at=float(self.env.now),
+            at=self.now(),
             device=name,
             ap=ap.name,
             request=req,
@@ -177,6 +230,8 @@ class Bench(WorldMixin, FaultsMixin):
         self.current_decision = record.seq
         # the NAC's own processing is CPU time of this thread outside the mock: a busy shared machine
         # delays the thread without making the NAC slower
+        if self.front is not None:
+            return self._connect_external(nac, req, record, ap)
         cpu_before = self.tap.cpu_s
         started = time.thread_time()
         try:
@@ -186,6 +241,27 @@ class Bench(WorldMixin, FaultsMixin):
         finally:
             self.current_decision = None
             record.wall_ms = max(0.0, (time.thread_time() - started - (self.tap.cpu_s - cpu_before)) * 1000)
+        ap.decisions.append(record.seq)
+        return record
+
+    def _connect_external(
+        self, nac: NacUnderTest, req: AccessRequest, record: DecisionRecord, ap: AccessPoint
+    ) -> DecisionRecord:
+        """An access request over the wire: the NAC's time is the round trip less the mock's answers."""
+        started = time.perf_counter()
+        try:
+            record.decision = nac.decide(req)
+        except NacUnreachable as exc:
+            # No answer at all (every retry timed out): the access point gets nothing, which is a
+            # crash of the NAC from the oracles' point of view, never a pass.
+            record.crashed = f"no answer: {exc}"
+        except Exception as exc:  # noqa: BLE001 - a crashing NAC is evidence, not a harness error
+            record.crashed = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.current_decision = None
+            round_trip = (time.perf_counter() - started) * 1000
+            mock_ms = sum(x.wall_ms for x in self.evidence.exchanges_of(record))
+            record.wall_ms = max(0.0, round_trip - mock_ms)
         ap.decisions.append(record.seq)
         return record
 
@@ -218,21 +294,34 @@ class Bench(WorldMixin, FaultsMixin):
         ap = self.aps.get(ap_name)
         if ap is not None:
             ap.coas.append(message)
-        self.evidence.coas.append(
-            CoaRecord(at=float(self.env.now), ap=ap_name, device=device, message=message)
-        )
+        self.evidence.coas.append(CoaRecord(at=self.now(), ap=ap_name, device=device, message=message))
 
     # -- time --------------------------------------------------------------------------------------
     def advance(self, seconds: float) -> None:
-        """Let ``seconds`` of virtual time pass (the NAC's background work runs)."""
+        """Let ``seconds`` of virtual time pass (the NAC's background work runs).
+
+        For an external NAC this is ``seconds / speedup`` of wall time; a wait longer than the
+        declared ``max_wait_s`` is not judged (the scenario is skipped, saying so)."""
         _ = self.nac
-        self.env.run(until=float(self.env.now) + seconds)
+        if self.front is None:
+            self.env.run(until=float(self.env.now) + seconds)
+            return
+        wall = seconds / self.speedup
+        limit = self.declared("max_wait_s", 30.0)
+        if wall > limit:
+            not_judgeable(
+                f"letting {seconds:g} s pass takes {wall:.0f} s of wall time at speed-up {self.speedup:g}, "
+                f"beyond max_wait_s {limit:g} (declare a larger speedup or max_wait_s)"
+            )
+        target = self.now() + seconds
+        if target > self.env.now:
+            self.env.run(until=target)
 
     def mark(self, what: str, device: str = "", data: dict[str, Any] | None = None, **more: Any) -> None:
-        self.evidence.marks.append(Mark(float(self.env.now), what, device, {**(data or {}), **more}))
+        self.evidence.marks.append(Mark(self.now(), what, device, {**(data or {}), **more}))
 
     def snapshot(self) -> Evidence:
         """The evidence so far, with the mock's own call log and the clock brought up to date."""
-        self.evidence.now = float(self.env.now)
+        self.evidence.now = self.now()
         self.evidence.mock_calls = [c.to_json() for c in self.service.calls()]
         return self.evidence

@@ -40,6 +40,9 @@ class FaultsMixin:
     def mark(self, what: str, device: str = "", data: dict[str, Any] | None = None, **more: Any) -> None:
         raise NotImplementedError
 
+    def now(self) -> float:
+        raise NotImplementedError
+
     # -- faults ------------------------------------------------------------------------------------
     def intune_surface(self) -> Surface:
         return PROFILE_SURFACE[self.profile]
@@ -47,7 +50,7 @@ class FaultsMixin:
     def inject(self, fault: str, *, retry_after_s: int | None = None, for_s: float | None = None) -> None:
         """Make Intune (the profile's device surface) misbehave: ``unreachable``, ``timeout``, ``500``,
         ``503``, ``429`` or ``401``. ``for_s`` limits it to a window from now."""
-        until = None if for_s is None else float(self.env.now) + for_s
+        until = None if for_s is None else self.now() + for_s
         if fault == "unreachable":
             kinds = frozenset(COMPLIANCE_KINDS | {Kind.DISCOVERY, Kind.MDMINFO})
             self.tap_faults.append(TapFault("unreachable", kinds, until=until))
@@ -115,7 +118,7 @@ class FaultsMixin:
             self.mark("broad query window claimed")
 
     def tap_fault_for(self, kind: str) -> TapFault | None:
-        now = float(self.env.now)
+        now = self.now()
         for f in self.tap_faults:
             if kind in f.kinds and f.active(now):
                 return f

@@ -92,6 +92,11 @@ class RadiusAdapter(_Strict):
     """Where the harness listens for CoA / Disconnect from the NAC (0: any free port)."""
     secret: str = Field(min_length=1)
     eap_method: EapMethod = EapMethod.TLS
+    device_ca_dir: str | None = None
+    """The CA (``ca.pem`` + ``ca-key.pem``) the harness issues EAP-TLS device certificates from and the
+    NAC trusts; relative to the capability file. Default: ``device-ca`` in the mock's state directory."""
+    timeout_s: float = Field(default=5.0, gt=0, le=60)
+    """How long the access point waits for each RADIUS answer (wall seconds)."""
 
 
 class HttpAdapter(_Strict):
@@ -99,6 +104,18 @@ class HttpAdapter(_Strict):
 
     type: Literal["http"]
     url: str = Field(pattern=r"^https?://", description="the decision endpoint")
+    timeout_s: float = Field(default=5.0, gt=0, le=60)
+    """How long the harness waits for each decision (wall seconds)."""
+
+
+class MockEndpoint(_Strict):
+    """Where an external NAC finds the bench's served mock Intune (external bench mode only)."""
+
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8443, ge=1, le=65535)
+    state_dir: str = Field(default=".state/mock-intune", min_length=1)
+    """The served mock's state directory: its CA (``ca.pem``, which the NAC trusts), server certificate
+    and client certificate; made on first use; relative to the capability file."""
 
 
 AdapterSpec = Annotated[
@@ -126,6 +143,12 @@ class Capability(_Strict):
     auth_method: AuthMethod = AuthMethod.SECRET
     waivers: str | None = None
     """A waivers file, relative to the capability file."""
+    speedup: float = Field(default=1.0, gt=0, le=100000, allow_inf_nan=False)
+    """External NACs: how much faster than the wall the NAC's and the mock's clocks run (1: real time)."""
+    max_wait_s: float = Field(default=30.0, gt=0, le=3600, allow_inf_nan=False)
+    """External NACs: the longest wall-clock wait one step may take; longer ones are not judged."""
+    mock: MockEndpoint = Field(default_factory=MockEndpoint)
+    """External NACs: the address and state directory of the served mock Intune."""
 
     _source: str = PrivateAttr(default="")
 
@@ -152,6 +175,18 @@ class Capability(_Strict):
     @property
     def adapter_type(self) -> str:
         return self.adapter.type
+
+    @property
+    def external(self) -> bool:
+        """The NAC runs outside the harness (``radius`` / ``http``): the bench serves the mock to it."""
+        return self.adapter.type in ("radius", "http")
+
+    def resolve(self, path: str) -> Path:
+        """``path`` against the capability file's folder (absolute paths unchanged)."""
+        p = Path(path)
+        if not p.is_absolute() and self.source:
+            p = Path(self.source).parent / p
+        return p.resolve()
 
     @property
     def waivers_path(self) -> Path | None:
@@ -273,6 +308,26 @@ def check_reachable(cap: Capability, *, timeout_s: float = 2.0) -> None:
         _probe_radius(spec, timeout_s, cap.source)
     elif isinstance(spec, HttpAdapter):
         _probe_http(spec.url, timeout_s, cap.source)
+    if cap.external:
+        _check_mock_address(cap)
+
+
+def _check_mock_address(cap: Capability) -> None:
+    """The served mock's address must be free to listen on (the bench serves it there)."""
+    host, port = cap.mock.host, cap.mock.port
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, sockaddr = infos[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(sockaddr)
+    except OSError as exc:
+        raise CapabilityError(
+            f"cannot serve the mock Intune at {host}:{port}: {exc.strerror or exc} "
+            "(is another mock or certify run using it?)",
+            file=cap.source,
+            field="mock.port",
+        ) from None
 
 
 def _probe_http(url: str, timeout_s: float, source: str) -> None:

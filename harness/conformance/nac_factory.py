@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mock_intune.errors import NacHarnessError
@@ -17,6 +18,7 @@ BASE_URL = "http://mock-intune.test"
 
 if TYPE_CHECKING:
     from .bench import Bench
+    from .external import MockFront
 
 
 @functools.lru_cache(maxsize=1)
@@ -74,10 +76,12 @@ def build_nac(bench: Bench) -> NacUnderTest:
         cls, kwargs = mutant_class(str(spec.get("mutant", ""))), {}
     elif kind == "python":
         cls, kwargs = import_target(str(spec.get("target", ""))), dict(spec.get("kwargs") or {})
+    elif kind in ("radius", "http") and bench.external:
+        return external_nac(bench, kind, spec)
     else:
         raise HarnessFailure(
-            f"the in-process conformance bench cannot drive a {kind!r} adapter; "
-            "use the reference, mutant or python adapters"
+            f"the conformance bench cannot drive a {kind!r} adapter; "
+            "use the reference, mutant, python, radius or http adapters"
         )
     if isinstance(cls, type) and issubclass(cls, ReferenceNac):
         values = bench.reference_config()
@@ -93,6 +97,67 @@ def build_nac(bench: Bench) -> NacUnderTest:
     if not isinstance(nac, NacUnderTest):
         raise HarnessFailure(f"{cls!r} is not a NacUnderTest")
     return nac
+
+
+def _capability_path(capability: Any, path: str) -> Path:
+    resolve = getattr(capability, "resolve", None)
+    return Path(resolve(path)) if callable(resolve) else Path(path).resolve()
+
+
+def external_front(capability: Any) -> MockFront:
+    """The served mock Intune an external NAC is configured with (one per suite process)."""
+    from .external import FrontKey, mock_front
+
+    mock = _cap(capability, "mock", None)
+    host = str(getattr(mock, "host", "127.0.0.1"))
+    port = int(getattr(mock, "port", 8443))
+    state_dir = str(_capability_path(capability, str(getattr(mock, "state_dir", ".state/mock-intune"))))
+    speedup = float(_cap(capability, "speedup", 1.0))
+    return mock_front(FrontKey(host=host, port=port, state_dir=state_dir, speedup=speedup))
+
+
+def external_nac(bench: Bench, kind: str, spec: dict[str, Any]) -> NacUnderTest:
+    """The access points' side of an external NAC: RADIUS (with a CoA listener) or the JSON webhook."""
+    if kind == "http":
+        from ..nac.http_adapter import HttpNac
+
+        return HttpNac(url=str(spec["url"]), timeout_s=float(spec.get("timeout_s", 5.0)))
+    from ..nac.radius_adapter import RadiusNac
+
+    assert bench.front is not None
+    ca_dir = spec.get("device_ca_dir")
+    ca_path = (
+        _capability_path(bench.capability, str(ca_dir))
+        if ca_dir
+        else Path(bench.front.key.state_dir) / "device-ca"
+    )
+    try:
+        ca = _device_ca(str(ca_path))
+    except (OSError, NacHarnessError) as exc:
+        raise HarnessFailure(f"adapter.device_ca_dir: cannot load the device CA at {ca_path}: {exc}") from exc
+    try:
+        return RadiusNac(
+            host=str(spec["host"]),
+            secret=str(spec["secret"]),
+            auth_port=int(spec.get("auth_port", 1812)),
+            acct_port=int(spec.get("acct_port", 1813)),
+            coa_port=int(spec.get("coa_port", 3799)),
+            eap_method=str(spec.get("eap_method", "eap-tls")),
+            ca=ca,
+            timeout_s=float(spec.get("timeout_s", 5.0)),
+            direct_coa=True,
+        )
+    except OSError as exc:
+        raise HarnessFailure(
+            f"adapter.coa_port: cannot listen for CoA on port {spec.get('coa_port')}: {exc.strerror or exc}"
+        ) from None
+
+
+@functools.lru_cache(maxsize=4)
+def _device_ca(path: str) -> Any:
+    from mock_intune.pki import CertificateAuthority
+
+    return CertificateAuthority.load_or_create(Path(path), "Harness Device CA")
 
 
 _TARGET = re.compile(r"^(?P<module>[A-Za-z_][\w.]*):(?P<attr>[A-Za-z_]\w*)$")
