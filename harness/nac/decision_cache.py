@@ -7,9 +7,27 @@ noncompliant list names the device.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from ..model import AccessDecision
+from ..model import AccessDecision, Decision
+
+
+class DeferredDecision:
+    """An allowed decision cached in parts (by the lean path, :mod:`harness.nac.lean_path`).
+
+    The parts are what a cache hit answers with; the full :class:`AccessDecision` (its attributes)
+    is built by ``build`` the first time a full-path reader asks :meth:`DecisionCache.get` for it.
+    """
+
+    __slots__ = ("build", "decision", "reason", "redirect_url")
+
+    def __init__(
+        self, decision: Decision, reason: str, redirect_url: str | None, build: Callable[[], AccessDecision]
+    ) -> None:
+        self.decision = decision
+        self.reason = reason
+        self.redirect_url = redirect_url
+        self.build = build
 
 
 class DecisionCache:
@@ -19,11 +37,20 @@ class DecisionCache:
         if ttl_s < 0:
             raise ValueError("cache ttl must be >= 0")
         self.ttl_s = ttl_s
-        self._entries: dict[str, tuple[float, AccessDecision]] = {}
+        self._entries: dict[str, tuple[float, AccessDecision | DeferredDecision]] = {}
         self.hits = 0
         self._next_purge = 0.0
 
     def get(self, key: str, now: float) -> AccessDecision | None:
+        found = self.peek(key, now)
+        if isinstance(found, DeferredDecision):
+            built = found.build()
+            self._entries[key] = (self._entries[key][0], built)
+            return built
+        return found
+
+    def peek(self, key: str, now: float) -> AccessDecision | DeferredDecision | None:
+        """As :meth:`get` (a hit is counted, an expired entry dropped), without building a deferred one."""
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -34,9 +61,10 @@ class DecisionCache:
         self.hits += 1
         return decision
 
-    def put(self, key: str, decision: AccessDecision, now: float) -> bool:
+    def put(self, key: str, decision: AccessDecision | DeferredDecision, now: float) -> bool:
         """Cache ``decision`` if it grants access and the lifetime is positive; True if cached."""
-        if self.ttl_s <= 0 or not decision.decision.grants_access:
+        verdict = decision.decision
+        if self.ttl_s <= 0 or not verdict.grants_access:
             self._entries.pop(key, None)
             return False
         self._entries[key] = (now + self.ttl_s, decision)

@@ -276,7 +276,20 @@ class ReferenceNac(PollingMixin, ClientPolicy, NacUnderTest):
         answer: DeviceAnswer | None,
     ) -> AccessDecision:
         """ACC-07: latency = Intune's modelled answer time + the NAC's processing time."""
-        intune_s = self.client.latency_s
+        return self.decision_of(
+            decision, reason, identity=identity, answer=answer, intune_s=self.client.latency_s
+        )
+
+    def decision_of(
+        self,
+        decision: Decision,
+        reason: str,
+        *,
+        identity: DeviceIdentity | None,
+        answer: DeviceAnswer | None,
+        intune_s: float,
+    ) -> AccessDecision:
+        """The :class:`AccessDecision` :meth:`finish` hands out, for Intune's answer time ``intune_s``."""
         latency = intune_s + self.config.processing_s
         return AccessDecision(
             decision=decision,

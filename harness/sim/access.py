@@ -1,7 +1,7 @@
 """Access points and VPN gateways: where devices associate, and what honours the NAC's CoA.
 
-Each :class:`AccessPoint` (a Wi-Fi AP with its SSIDs, or a VPN gateway) has its own SimPy
-``Resource`` for concurrent 802.1X/association exchanges (``auth_concurrency``) — one queue per AP,
+Each :class:`AccessPoint` (a Wi-Fi AP with its SSIDs, or a VPN gateway) has its own
+:class:`AuthSlots` for concurrent 802.1X/association exchanges (``auth_concurrency``) — one queue per AP,
 never one for the whole fleet — and a client count against ``capacity`` (associated clients).
 :class:`AccessNetwork` expands a scenario's sites into APs, picks a device's AP deterministically
 from ``(seed, device)``, and routes CoA / Disconnect messages from the NAC to the world.
@@ -13,6 +13,7 @@ device without any table (:func:`parse_session_id`).
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import deque
 from collections.abc import Callable
 
 import simpy
@@ -22,6 +23,40 @@ from ..scenario import Scenario
 from .timing import hash64
 
 _S_SITE = 41
+
+
+class AuthSlots:
+    """An AP's concurrent 802.1X / association exchanges: a counting semaphore in SimPy time.
+
+    What a ``simpy.Resource`` of ``capacity`` does for the walk, without an event when a slot is
+    free (the common case): :meth:`acquire` returns None when the caller holds a slot at once, else
+    an event to ``yield`` that fires when a slot passes to it (first come, first served);
+    :meth:`release` hands the slot to the next waiter or frees it.
+    """
+
+    __slots__ = ("capacity", "env", "in_use", "waiting")
+
+    def __init__(self, env: simpy.Environment, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"auth concurrency must be >= 1, got {capacity}")
+        self.env = env
+        self.capacity = capacity
+        self.in_use = 0
+        self.waiting: deque[simpy.Event] = deque()
+
+    def acquire(self) -> simpy.Event | None:
+        if self.in_use < self.capacity and not self.waiting:
+            self.in_use += 1
+            return None
+        event = self.env.event()
+        self.waiting.append(event)
+        return event
+
+    def release(self) -> None:
+        if self.waiting:
+            self.waiting.popleft().succeed()  # the slot passes on: in_use stays
+        else:
+            self.in_use -= 1
 
 
 class AccessPoint:
@@ -46,7 +81,7 @@ class AccessPoint:
         self.ssids = ssids
         self.capacity = capacity
         self.clients = 0
-        self.auth = simpy.Resource(env, capacity=auth_concurrency)
+        self.auth = AuthSlots(env, auth_concurrency)
         self.coa_received = 0
 
     @property

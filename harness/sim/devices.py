@@ -133,13 +133,18 @@ def walk(
         if reassociate:
             world.set_state(j, DeviceState.CONNECTING)
             full = False
-            with ap.auth.request() as req:
-                yield req
+            auth = ap.auth
+            turn = auth.acquire()
+            if turn is not None:
+                yield turn
+            try:
                 if ap.full:
                     full = True
                 else:
                     ap.clients += 1  # the association holds a client slot from here on
                     yield env.timeout(draw(Timing.ASSOCIATION, i, attempt))
+            finally:
+                auth.release()
             if full:
                 rec(i, Step.CONNECT, env.now, "ap_full", ap.name)
                 world.counters["ap_full"] = world.counters.get("ap_full", 0) + 1
@@ -157,15 +162,14 @@ def walk(
             rec(i, Step.CONNECT, env.now, "associated", ap.name)
         reassociate = True
         # -- step 5: the NAC asks Intune ------------------------------------------------------
-        request = world.access_request(j, ap, session_id(ap, i, t.session[j]))
-        decision = world.decide(request)
-        yield env.timeout(draw(Timing.RADIUS_RTT, i, attempt) + max(0.0, decision.latency_s))
-        d = decision.decision
+        sid = session_id(ap, i, t.session[j])
+        d, reason, latency, redirect_url = world.decide_at(j, ap, sid)
+        yield env.timeout(draw(Timing.RADIUS_RTT, i, attempt) + max(0.0, latency))
         t.final[j] = DECISION_CODE[d]
-        rec(i, Step.QUERY_INTUNE, env.now, d.value, decision.reason)
+        rec(i, Step.QUERY_INTUNE, env.now, d.value, reason)
         if d is Decision.ALLOW:
             if redirected_before:
-                rec(i, Step.NEW_STATE, env.now, "compliant", decision.reason)
+                rec(i, Step.NEW_STATE, env.now, "compliant", reason)
             world.connected(j)
             rec(i, Step.CONNECTED, env.now, "connected", ap.name)
             return
@@ -173,22 +177,22 @@ def walk(
             world.set_state(j, DeviceState.REDIRECTED if not resumed else DeviceState.QUARANTINED)
             redirected_before = True
             if d is Decision.ENROLL_REDIRECT:
-                rec(i, Step.REDIRECT, env.now, "enroll", decision.redirect_url or "")
+                rec(i, Step.REDIRECT, env.now, "enroll", redirect_url or "")
                 outcome = yield from world.enroll_flow(j, attempt)
             else:
-                rec(i, Step.REDIRECT, env.now, "remediate", decision.redirect_url or "")
+                rec(i, Step.REDIRECT, env.now, "remediate", redirect_url or "")
                 outcome = yield from world.remediate_flow(j, attempt)
             if outcome is not None:
-                world.leave(j, ap, request.session_id)
+                world.leave(j, ap, sid)
                 world.give_up(j, outcome)
                 return
-            world.leave(j, ap, request.session_id)
+            world.leave(j, ap, sid)
             yield env.timeout(draw(Timing.RECONNECT, i, attempt))
             rec(i, Step.REVERIFY, env.now, "reconnect", "")
         else:
             # denied or Intune unreachable: back off and try again
             world.set_state(j, DeviceState.RETRYING)
-            world.leave(j, ap, request.session_id)
+            world.leave(j, ap, sid)
             yield env.timeout(draw(Timing.RECONNECT, i, attempt) * (2**attempt))
             rec(i, Step.REVERIFY, env.now, "retry", d.value)
         attempt += 1

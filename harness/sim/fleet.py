@@ -146,7 +146,7 @@ class FleetIntune(MockIntune):
         """Log one answered single-device lookup on ``surface`` now (the fast path's cheap
         :meth:`log`: the fleet only counts calls, so no :class:`CallRecord` is built)."""
         if self.config.log_calls:
-            self.store.count_call(surface.value, self.now(), 200)
+            self.store.count_call_in(surface.value, int(self._t() // 60), 200)
 
     def status_by_guid(self, guid: str) -> DeviceStatus | None:
         """What Intune shares about the device with this Intune id now, or None if it has no such device."""

@@ -247,7 +247,10 @@ class FleetStore(Store):
 
     def count_call(self, kind: str, at: datetime, status: int) -> None:
         """Count one call of ``kind`` (see :func:`call_kind`) answered ``status`` at ``at``."""
-        minute = int((at - self.epoch).total_seconds() // 60)
+        self.count_call_in(kind, int((at - self.epoch).total_seconds() // 60), status)
+
+    def count_call_in(self, kind: str, minute: int, status: int) -> None:
+        """Count one call of ``kind`` answered ``status`` in simulated ``minute``."""
         key = (kind, minute)
         self.call_counts[key] = self.call_counts.get(key, 0) + 1
         if status in (429, 503):

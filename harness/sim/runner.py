@@ -94,6 +94,7 @@ def run_world(
     progress: Callable[[int], None] | None = None,
     env: simpy.Environment | None = None,
     limits: Mapping[str, float] | None = None,
+    lean: bool = True,
 ) -> WorldResult:
     """Simulate shard ``shard_index`` of ``shard_count`` of ``scenario`` until its duration; return its numbers."""
     from ..errors import ConfigError
@@ -132,6 +133,7 @@ def run_world(
             trace_every=max(1, every),
             record_onboarding=shard_index == 0,
             progress=progress,
+            lean=lean,
         )
         world.start()
         gc.freeze()

@@ -28,6 +28,7 @@ from mock_intune.service import MockIntune
 
 from ..model import AccessDecision, AccessRequest, CoaKind, CoaMessage, Step
 from ..nac.base import NacUnderTest
+from ..nac.lean_path import LeanAnswer, lean_decider
 from ..pki import san_uris
 from ..population import Population, SanForm
 from ..scenario import Scenario
@@ -80,12 +81,15 @@ class World:
         trace_every: int = 1,
         record_onboarding: bool = True,
         progress: Callable[[int], None] | None = None,
+        lean: bool = True,
     ) -> None:
         self.env = env
         self.scenario = scenario
         self.population = population
         self.intune = intune
         self.nac = nac
+        self.lean = lean_decider(nac) if lean else None
+        """The reference NAC's lean decision path (:mod:`harness.nac.lean_path`) when it qualifies."""
         self.range = devices if devices is not None else range(population.size)
         self.slots = len(self.range)
         self.table = DeviceTable(self.slots)
@@ -223,6 +227,25 @@ class World:
             cert_subject_cn=cn,
             at=float(self.env.now),
         )
+
+    def decide_at(self, j: int, ap: AccessPoint, session_id: str) -> LeanAnswer:
+        """Step 5 for device ``j`` at ``ap``: (decision, reason, latency, redirect URL).
+
+        Through the NAC's lean path when it has one and the request is on its common path, else
+        the Access-Request the NAC sees on the wire (:meth:`access_request`) and its ``decide``.
+        """
+        lean = self.lean
+        if lean is not None:
+            i = self.range[j]
+            pop = self.population
+            f = self.table.flags[j]
+            mac = (pop.randomized_mac(i) if f & F_RANDOM_MAC else None) or pop.hardware_mac(i)
+            answer = lean.decide(session_id, mac, pop.intune_id(i) if f & F_CERT else None)
+            if answer is not None:
+                self._decisions[DECISION_CODE[answer[0]]] += 1
+                return answer
+        decision = self.decide(self.access_request(j, ap, session_id))
+        return decision.decision, decision.reason, decision.latency_s, decision.redirect_url
 
     def decide(self, request: AccessRequest) -> AccessDecision:
         decision = self.nac.decide(request)

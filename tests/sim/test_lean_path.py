@@ -1,0 +1,147 @@
+"""The reference NAC's lean decision path decides exactly as its full path does.
+
+Each shipped scenario (resized where large) runs twice on the load fleet: once with the lean path
+(:mod:`harness.nac.lean_path`), once with every request going through ``decide(AccessRequest)``.
+Every aggregate, counter and trace event must be equal — across the four wire profiles (Graph takes
+the full path throughout), both identity sources, randomised MACs, faults and outages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.model import AccessDecision, AccessRequest, Decision, IdentitySource, Profile
+from harness.nac.lean_path import lean_decider
+from harness.nac.mutants import mutant_class
+from harness.nac.reference import ReferenceNac
+from harness.scenario import Scenario, load_scenario
+from harness.sim.runner import build_intune, run_world
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SCENARIOS = ROOT / "scenarios"
+
+
+def _resized(sc: Scenario, n: int) -> Scenario:
+    if sc.population.size <= n:
+        return sc
+    ratio = n / sc.population.size
+
+    def scaled(group: Any) -> Any:
+        return group.model_copy(update={"count": max(1, round(group.count * ratio))})
+
+    sites = [
+        site.model_copy(
+            update={
+                "access_points": [scaled(a) for a in site.access_points],
+                "vpn_gateways": [scaled(g) for g in site.vpn_gateways],
+            }
+        )
+        for site in sc.sites
+    ]
+    return sc.model_copy(update={"population": sc.population.model_copy(update={"size": n}), "sites": sites})
+
+
+def _scenario(name: str, n: int = 1500, **nac: Any) -> Scenario:
+    sc = _resized(load_scenario(SCENARIOS / f"{name}.yaml"), n)
+    if nac:
+        sc = sc.model_copy(update={"nac": sc.nac.model_copy(update=nac)})
+    return sc
+
+
+def _both(sc: Scenario) -> tuple[dict[str, Any], dict[str, Any]]:
+    lean = run_world(sc, fast=True, trace=True, lean=True)
+    full = run_world(sc, fast=True, trace=True, lean=False)
+    return dataclasses.asdict(lean), dataclasses.asdict(full)
+
+
+@pytest.mark.parametrize(
+    "name", ["small-office", "byod-onboarding", "campus-morning", "intune-outage", "compliance-drift"]
+)
+def test_lean_and_full_paths_give_the_same_run(name: str) -> None:
+    lean, full = _both(_scenario(name))
+    assert lean["decisions"] and lean["traces"]
+    for key in full:
+        assert lean[key] == full[key], key
+
+
+@pytest.mark.parametrize(
+    ("profile", "identity"),
+    [
+        (Profile.LEGACY_CISCO, IdentitySource.MAC),
+        (Profile.LEGACY_JSON, IdentitySource.MAC),
+        (Profile.CR_CISCO, IdentitySource.MAC),
+        (Profile.GRAPH, IdentitySource.CERTIFICATE),
+    ],
+)
+def test_lean_and_full_paths_agree_on_every_profile(profile: Profile, identity: IdentitySource) -> None:
+    lean, full = _both(_scenario("compliance-drift", 800, profile=profile, identity=identity))
+    for key in full:
+        assert lean[key] == full[key], key
+
+
+def test_the_lean_path_is_used_where_it_qualifies() -> None:
+    sc = _scenario("small-office")
+    import simpy
+
+    from harness.population import Population
+    from harness.sim.nac_setup import build_nac
+
+    env = simpy.Environment()
+    population = Population(sc.population, sc.seed)
+    service = build_intune(env, sc, population, range(population.size), fast=True)
+    nac = build_nac(env, service, sc, 1)
+    assert isinstance(nac, ReferenceNac)
+    assert lean_decider(nac) is not None
+    # a mutant overrides one rule method: it never gets a lean path
+    mutant = mutant_class("RES-01-fail-open")
+    assert issubclass(mutant, ReferenceNac)
+    assert lean_decider(mutant.fast(service, nac.config)) is None  # type: ignore[attr-defined]
+    # the HTTP client (not the fast path) never does either
+    assert lean_decider(ReferenceNac(nac.config)) is None
+
+
+class _Recording(ReferenceNac):
+    """The reference NAC with ``decide`` wrapped: counts the full-path decisions."""
+
+    full_decisions = 0
+
+    def decide(self, request: AccessRequest) -> AccessDecision:
+        type(self).full_decisions += 1
+        return super().decide(request)
+
+
+def test_a_subclass_that_overrides_decide_sees_every_request() -> None:
+    sc = _scenario("small-office")
+    _Recording.full_decisions = 0
+
+    def factory(env: Any, service: Any, scenario: Scenario, seed: int) -> ReferenceNac:
+        from harness.sim.nac_setup import build_nac
+
+        base = build_nac(env, service, scenario, seed)
+        assert isinstance(base, ReferenceNac)
+        return _Recording.fast(service, base.config, latency=base.client.latency)  # type: ignore[attr-defined]
+
+    r = run_world(sc, fast=True, nac_factory=factory)
+    assert _Recording.full_decisions == sum(r.decisions.values()) > 0
+    assert Decision.ALLOW.value in r.decisions
+
+
+def test_most_decisions_of_a_load_run_take_the_lean_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.nac.lean_path import LeanDecider
+
+    answered: list[bool] = []
+    original = LeanDecider.decide
+
+    def counting(self: LeanDecider, session_id: str, mac: str, guid: str | None) -> Any:
+        out = original(self, session_id, mac, guid)
+        answered.append(out is not None)
+        return out
+
+    monkeypatch.setattr(LeanDecider, "decide", counting)
+    r = run_world(_scenario("campus-morning"), fast=True, lean=True)
+    assert len(answered) == sum(r.decisions.values())
+    assert sum(answered) > 0.9 * len(answered)  # randomised MACs without a certificate go the full way
