@@ -260,13 +260,16 @@ class Population:
         return cached
 
     def _hardware_mac(self, i: int) -> str:
+        return f"{self.hardware_mac_int(i):012X}"
+
+    def hardware_mac_int(self, i: int) -> int:
+        """:meth:`hardware_mac` as a 48-bit number (OUI in the high 24 bits), not memoised."""
         hk = hash64(self.seed, i, _S_KIND)
         models = CATALOG[OS_ORDER[bisect_right(self._os_cum, _u16(hk, 0))]]
         model = models[_u16(hk, 1) % len(models)]
         ouis = OUIS[model.radio_vendor]
         oui = ouis[hash64(self.seed, i, _S_MAC) % len(ouis)]
-        nic = (((i ^ self._mac_k1) * self._mac_a) & _M24) ^ self._mac_k2
-        return f"{oui:06X}{nic:06X}"
+        return (oui << 24) | ((((i ^ self._mac_k1) * self._mac_a) & _M24) ^ self._mac_k2)
 
     def index_of_mac(self, mac: str) -> int | None:
         """The index of the device whose hardware MAC is ``mac`` (12 hex digits), or None."""

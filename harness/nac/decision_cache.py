@@ -7,7 +7,9 @@ noncompliant list names the device.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from ..model import AccessDecision, Decision
 
@@ -16,18 +18,24 @@ class DeferredDecision:
     """An allowed decision cached in parts (by the lean path, :mod:`harness.nac.lean_path`).
 
     The parts are what a cache hit answers with; the full :class:`AccessDecision` (its attributes)
-    is built by ``build`` the first time a full-path reader asks :meth:`DecisionCache.get` for it.
+    is ``build(*args)``, called the first time a full-path reader asks :meth:`DecisionCache.get`.
     """
 
-    __slots__ = ("build", "decision", "reason", "redirect_url")
+    __slots__ = ("args", "build", "decision", "reason", "redirect_url")
 
     def __init__(
-        self, decision: Decision, reason: str, redirect_url: str | None, build: Callable[[], AccessDecision]
+        self,
+        decision: Decision,
+        reason: str,
+        redirect_url: str | None,
+        build: Callable[..., AccessDecision],
+        args: tuple[Any, ...],
     ) -> None:
         self.decision = decision
         self.reason = reason
         self.redirect_url = redirect_url
         self.build = build
+        self.args = args
 
 
 class DecisionCache:
@@ -44,7 +52,7 @@ class DecisionCache:
     def get(self, key: str, now: float) -> AccessDecision | None:
         found = self.peek(key, now)
         if isinstance(found, DeferredDecision):
-            built = found.build()
+            built = found.build(*found.args)
             self._entries[key] = (self._entries[key][0], built)
             return built
         return found
@@ -67,18 +75,28 @@ class DecisionCache:
         if self.ttl_s <= 0 or not verdict.grants_access:
             self._entries.pop(key, None)
             return False
-        self._entries[key] = (now + self.ttl_s, decision)
+        entries = self._entries
+        entries.pop(key, None)  # re-inserted last: the dict stays in expiry order (one lifetime for all)
+        entries[key] = (now + self.ttl_s, decision)
         if now >= self._next_purge:
             self.purge(now)
         return True
 
     def purge(self, now: float) -> int:
-        """Drop expired entries (run at most once per lifetime, so memory tracks the live set)."""
-        expired = [k for k, (expires_at, _) in self._entries.items() if now >= expires_at]
-        for k in expired:
-            del self._entries[k]
+        """Drop expired entries (run at most once per lifetime, so memory tracks the live set).
+
+        Entries are kept in expiry order, so this reads only the expired ones and the first live one.
+        """
+        entries = self._entries
+        expired = 0
+        for expires_at, _ in entries.values():
+            if now < expires_at:
+                break
+            expired += 1
+        for key in list(itertools.islice(entries, expired)):
+            del entries[key]
         self._next_purge = now + self.ttl_s
-        return len(expired)
+        return expired
 
     def forget(self, keys: Iterable[str]) -> int:
         """Drop entries for ``keys``; returns how many were present."""

@@ -5,7 +5,7 @@ A load simulation decides millions of access requests. On the full path each one
 and the NAC parses back (ACC-05 / ACC-06), a :class:`~harness.nac.identity.DeviceIdentity`, a
 :class:`~harness.nac.intune_answers.DeviceAnswer` and an :class:`~harness.model.AccessDecision`
 with its attributes: most of a device's cost. The world already knows the parts the NAC would parse
-(the Intune device id in the device's certificate, its MAC in canonical form), so
+(the Intune device id in the device's certificate, its MAC as a number), so
 :class:`LeanDecider` takes those and answers with a :data:`LeanAnswer` tuple.
 
 It stands in for the reference's own rule methods only, and only on the common path:
@@ -29,12 +29,11 @@ shipped scenarios.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING
 
-from mock_intune.model import ComplianceState, Surface
+from mock_intune.model import Surface
 
-from ..model import Decision, IdentitySource, Profile
+from ..model import AccessDecision, Decision, IdentitySource, Profile
 from .core_client import SURFACES, CoreIntuneClient
 from .decision_cache import DeferredDecision
 from .identity import DeviceIdentity, IdentityKind
@@ -43,8 +42,8 @@ from .intune_answers import DeviceAnswer, IntuneError
 if TYPE_CHECKING:
     from .reference import ReferenceNac
 
-Brief = tuple[bool, ComplianceState, str, str]
-"""The load fleet's brief status: ``(managed, effective state, Intune device id, hardware MAC)``."""
+Standing = tuple[bool, bool, int]
+"""The load fleet's brief read of a device: ``(managed, compliant now, population index)``."""
 
 LeanAnswer = tuple[Decision, str, float, "str | None"]
 """(decision, reason, latency in seconds, redirect URL): what the world reads of a decision."""
@@ -88,7 +87,9 @@ def lean_decider(nac: object) -> LeanDecider | None:
     service = client.service
     if nac.profile not in _LEAN_PROFILES or getattr(service, "count_lookup", None) is None:
         return None
-    if getattr(service, "brief_by_guid", None) is None or getattr(service, "brief_by_mac", None) is None:
+    if any(
+        getattr(service, name, None) is None for name in ("standing_by_guid", "standing_by_mac", "ids_of")
+    ):
         return None
     return LeanDecider(nac)
 
@@ -99,8 +100,9 @@ class LeanDecider:
     __slots__ = (
         "_by_guid",
         "_by_mac",
-        "_brief_guid",
-        "_brief_mac",
+        "_ids_of",
+        "_standing_guid",
+        "_standing_mac",
         "_count",
         "_epoch_s",
         "_faults",
@@ -125,16 +127,17 @@ class LeanDecider:
         self._surface = SURFACES[nac.profile]
         self._surface_key = self._surface.value
         self._count: Callable[[Surface], None] = getattr(self.service, "count_lookup")  # noqa: B009
-        self._brief_guid: Callable[[str], Brief | None] = getattr(self.service, "brief_by_guid")  # noqa: B009
-        self._brief_mac: Callable[[str], Brief | None] = getattr(self.service, "brief_by_mac")  # noqa: B009
+        self._standing_guid: Callable[[str], Standing | None] = getattr(self.service, "standing_by_guid")  # noqa: B009
+        self._standing_mac: Callable[[str], Standing | None] = getattr(self.service, "standing_by_mac")  # noqa: B009
+        self._ids_of: Callable[[int], tuple[str, str]] = getattr(self.service, "ids_of")  # noqa: B009
         self._epoch_s: float | None = None
         """Unix time of simulated t=0 (the permission check's clock), taken at the first decision."""
         self._faults = self.service.store.faults
         self._verdicts: dict[tuple[bool, bool], tuple[Decision, str]] = {}
         self._redirects: dict[Decision, str | None] = {}
 
-    def decide(self, session_id: str, mac: str, guid: str | None) -> LeanAnswer | None:
-        """Decide for a device showing ``mac`` (12 upper-case hex digits) and, when it holds an
+    def decide(self, session_id: str, mac: int, guid: str | None) -> LeanAnswer | None:
+        """Decide for a device showing the MAC ``mac`` (its 48-bit number) and, when it holds an
         Intune certificate, the Intune device id in it (lower case); None: take the full path."""
         nac = self.nac
         if not nac._ready or nac.env is None:
@@ -145,11 +148,11 @@ class LeanDecider:
         if guid is not None and self._by_guid:
             by_guid, value = True, guid
             key = "guid=" + guid
-        elif not self._by_mac or int(mac[:2], 16) & 0x02:
+        elif not self._by_mac or (mac >> 40) & 0x02:
             return None  # MAC identity disabled, or a randomised MAC: the full path's rules decide
         else:
-            by_guid, value = False, mac
-            key = "macaddress=" + mac
+            by_guid, value = False, f"{mac:012X}"
+            key = "macaddress=" + value
         cache = nac.cache
         processing_s = nac.config.processing_s
         cached = cache.peek(key, now)
@@ -169,17 +172,15 @@ class LeanDecider:
                 client._permission_check()
             except IntuneError:
                 return None  # the full path asks again and fails closed the same way
-        found = self._brief_guid(value) if by_guid else self._brief_mac(value)
+        found = self._standing_guid(value) if by_guid else self._standing_mac(value)
         client.latency_s = intune_s = client.latency.sample()
         client.calls += 1
         self._count(self._surface)
         nac._lookup_throttles = 0
         if found is None or not found[0]:
             managed = compliant = False
-            answer_id: str | None = None
         else:
-            managed, compliant = True, found[1].grants_access
-            answer_id = found[2] if self._guid_answers else None
+            managed, compliant = True, found[1]
         verdict_reason = self._verdicts.get((managed, compliant))
         if verdict_reason is None:
             verdict_reason = self._verdicts[(managed, compliant)] = nac.interpret(
@@ -189,30 +190,40 @@ class LeanDecider:
         url = self._redirects.get(verdict, _UNSET)
         if url is _UNSET:
             url = self._redirects[verdict] = nac.redirect_url(verdict)
-        if verdict.grants_access:
-            answer_mac = (found[3] or None) if found else None
-            cache.put(
-                key,
-                DeferredDecision(
-                    verdict,
-                    reason,
-                    url,  # type: ignore[arg-type]
-                    partial(
-                        nac.decision_of,
-                        verdict,
-                        reason,
-                        identity=DeviceIdentity(IdentityKind.GUID if by_guid else IdentityKind.MAC, value),
-                        answer=DeviceAnswer(managed, compliant, intune_id=answer_id, mac=answer_mac),
-                        intune_s=intune_s,
-                    ),
-                ),
-                now,
-            )
-            nac.sessions.put_canonical(session_id, mac, guid if by_guid else answer_id, verdict, by_guid)
-        else:
+        if not verdict.grants_access:
             cache.forget((key,))  # as the full path's cache_put of a decision that grants nothing
             nac.sessions.discard(session_id)
+            return verdict, reason, intune_s + processing_s, url  # type: ignore[return-value]
+        index = found[2] if found is not None and managed else -1
+        answer_id: str | None = None
+        if self._guid_answers and index >= 0:
+            answer_id = guid if by_guid else self._ids_of(index)[0]
+        parts = (verdict, reason, by_guid, value, managed, compliant, answer_id, index, intune_s)
+        cache.put(key, DeferredDecision(verdict, reason, url, self._materialise, parts), now)  # type: ignore[arg-type]
+        nac.sessions.put_canonical(session_id, mac, guid if by_guid else answer_id, verdict, by_guid)
         return verdict, reason, intune_s + processing_s, url  # type: ignore[return-value]
+
+    def _materialise(
+        self,
+        verdict: Decision,
+        reason: str,
+        by_guid: bool,
+        value: str,
+        managed: bool,
+        compliant: bool,
+        answer_id: str | None,
+        index: int,
+        intune_s: float,
+    ) -> AccessDecision:
+        """The :class:`AccessDecision` the full path would have cached for these parts (its ``finish``)."""
+        mac = self._ids_of(index)[1] if index >= 0 else None
+        return self.nac.decision_of(
+            verdict,
+            reason,
+            identity=DeviceIdentity(IdentityKind.GUID if by_guid else IdentityKind.MAC, value),
+            answer=DeviceAnswer(managed, compliant, intune_id=answer_id, mac=mac or None),
+            intune_s=intune_s,
+        )
 
 
 _UNSET = object()

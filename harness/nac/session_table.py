@@ -114,12 +114,12 @@ class SessionTable:
         )
 
     def put_canonical(
-        self, session_id: str, mac: str, intune_id: str | None, decision: Decision, by_guid: bool
+        self, session_id: str, mac: int, intune_id: str | None, decision: Decision, by_guid: bool
     ) -> None:
-        """:meth:`put` for values already canonical (``mac`` 12 upper-case hex digits, ``intune_id``
-        a lower-case hyphenated id) whose identity is the Intune id (``by_guid``) or the MAC: packed
-        without validating them again (the lean decision path's sessions)."""
-        value = (int(mac, 16) << _MAC_SHIFT) | _DECISION_CODE[decision]
+        """:meth:`put` for a MAC given as its 48-bit number and a canonical ``intune_id`` (a
+        lower-case hyphenated id), whose identity is the Intune id (``by_guid``) or the MAC: packed
+        without validating again (the lean decision path's sessions)."""
+        value = (mac << _MAC_SHIFT) | _DECISION_CODE[decision]
         if intune_id is not None:
             value |= _HAS_GUID | (int(intune_id.replace("-", ""), 16) << _GUID_SHIFT)
         self._entries[session_id] = value | ((_ID_GUID if by_guid else _ID_MAC) << 4)

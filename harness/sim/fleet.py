@@ -50,6 +50,11 @@ from .fleet_store import (  # noqa: F401 - re-exported for callers of the fast p
     call_kind,
 )
 
+_GRANTS = tuple(state.grants_access for state in STATES)
+
+Standing = tuple[bool, bool, int]
+"""``(managed, compliant now, population index)`` of one device (the lean decision path's read)."""
+
 BriefStatus = tuple[bool, ComplianceState, str, str]
 """``(managed, effective compliance state, Intune device id, hardware MAC)`` of one device."""
 
@@ -141,6 +146,36 @@ class FleetIntune(MockIntune):
         """As :meth:`brief_by_guid`, by hardware MAC (any notation)."""
         j = self.store.slot_of_mac(normalize_mac(mac))
         return None if j is None else self._brief(j)
+
+    def standing_by_guid(self, guid: str) -> Standing | None:
+        """``(managed, compliant now, population index)`` of the device with this Intune id: the
+        brief the NAC's lean decision path reads (no strings built), or None."""
+        st = self.store
+        j = st.slot_of_guid(guid)
+        if j is None:
+            return None
+        return (
+            bool(st.flags[j] & F_MANAGED),
+            _GRANTS[self._effective(j, self._t(), self.settings())],
+            st.range[j],
+        )
+
+    def standing_by_mac(self, mac: str) -> Standing | None:
+        """As :meth:`standing_by_guid`, by hardware MAC (12 hex digits, or any notation)."""
+        st = self.store
+        j = st.slot_of_mac(mac if len(mac) == 12 else normalize_mac(mac))
+        if j is None:
+            return None
+        return (
+            bool(st.flags[j] & F_MANAGED),
+            _GRANTS[self._effective(j, self._t(), self.settings())],
+            st.range[j],
+        )
+
+    def ids_of(self, index: int) -> tuple[str, str]:
+        """``(Intune device id, hardware MAC)`` of population device ``index``."""
+        pop = self.store.population
+        return pop.intune_id(index), pop.hardware_mac(index)
 
     def count_lookup(self, surface: Surface) -> None:
         """Log one answered single-device lookup on ``surface`` now (the fast path's cheap

@@ -239,7 +239,8 @@ class World:
             i = self.range[j]
             pop = self.population
             f = self.table.flags[j]
-            mac = (pop.randomized_mac(i) if f & F_RANDOM_MAC else None) or pop.hardware_mac(i)
+            shown = pop.randomized_mac(i) if f & F_RANDOM_MAC else None
+            mac = int(shown, 16) if shown else pop.hardware_mac_int(i)
             answer = lean.decide(session_id, mac, pop.intune_id(i) if f & F_CERT else None)
             if answer is not None:
                 self._decisions[DECISION_CODE[answer[0]]] += 1

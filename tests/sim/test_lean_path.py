@@ -136,7 +136,7 @@ def test_most_decisions_of_a_load_run_take_the_lean_path(monkeypatch: pytest.Mon
     answered: list[bool] = []
     original = LeanDecider.decide
 
-    def counting(self: LeanDecider, session_id: str, mac: str, guid: str | None) -> Any:
+    def counting(self: LeanDecider, session_id: str, mac: int, guid: str | None) -> Any:
         out = original(self, session_id, mac, guid)
         answered.append(out is not None)
         return out
@@ -145,3 +145,47 @@ def test_most_decisions_of_a_load_run_take_the_lean_path(monkeypatch: pytest.Mon
     r = run_world(_scenario("campus-morning"), fast=True, lean=True)
     assert len(answered) == sum(r.decisions.values())
     assert sum(answered) > 0.9 * len(answered)  # randomised MACs without a certificate go the full way
+
+
+def _started_world(sc: Scenario, lean: bool) -> Any:
+    import simpy
+
+    from harness.population import Population
+    from harness.sim.nac_setup import build_nac
+    from harness.sim.world import World
+
+    env = simpy.Environment()
+    population = Population(sc.population, sc.seed)
+    service = build_intune(env, sc, population, range(population.size), fast=True)
+    nac = build_nac(env, service, sc, 7)
+    world = World(env, sc, population, service, nac, lean=lean)
+    world.nac.start(env, world.network.coa)
+    return world
+
+
+def test_a_lean_cached_decision_reads_back_as_the_full_path_would_have_cached_it() -> None:
+    from harness.population import SanForm
+    from harness.sim.devices import F_CERT
+
+    sc = _scenario("small-office")
+    lean_world, full_world = _started_world(sc, True), _started_world(sc, False)
+    assert lean_world.lean is not None and full_world.lean is None
+    checked = 0
+    for j in range(lean_world.slots):
+        has_cert = j % 2 and lean_world.population.cert_form(j)[0] is not SanForm.NONE
+        for w in (lean_world, full_world):
+            w.table.flags[j] = F_CERT if has_cert else 0  # some by certificate, the others by MAC
+        ap = lean_world.network.aps[lean_world.network.home(j)]
+        lean = lean_world.decide_at(j, ap, f"{ap.name}/{j}/1")
+        full = full_world.decide_at(j, ap, f"{ap.name}/{j}/1")
+        assert lean == full
+        if lean[0] is Decision.ALLOW:
+            request = full_world.access_request(j, ap, f"{ap.name}/{j}/1")
+            identity = full_world.nac.identity_from_request(request)
+            now = full_world.env.now
+            assert lean_world.nac.cache_get(identity, now) == full_world.nac.cache_get(identity, now)
+            assert lean_world.nac.sessions.get(request.session_id) == full_world.nac.sessions.get(
+                request.session_id
+            )
+            checked += 1
+    assert checked > 10
