@@ -34,7 +34,7 @@ from mock_intune.model import (
 from .device_catalog import CATALOG, OS_ORDER, Model
 from .oui import OUIS
 from .scenario import PopulationSpec
-from .sim.timing import hash64
+from .sim.timing import hash64, hash64k, hash_key
 
 # salts: one per independent family of draws
 _S_KIND, _S_STATE, _S_CERT, _S_MAC, _S_USER, _S_ID, _S_ENTRA, _S_TIMES, _S_SERIAL = range(11, 20)
@@ -173,6 +173,10 @@ class Population:
         self._mac_ainv = _inverse_odd(self._mac_a, 24)
         d = hash64(seed, 0, 98)
         self.domain_sid = f"S-1-5-21-{d & _M32}-{(d >> 32) & _M32}-{hash64(seed, 1, 98) & _M32}"
+        self._salt_keys = {salt: hash_key(seed, salt) for salt in range(_S_KIND, _S_SERIAL + 1)}
+        keys = self._salt_keys
+        self._k_kind, self._k_state, self._k_cert = keys[_S_KIND], keys[_S_STATE], keys[_S_CERT]
+        self._k_mac, self._k_entra, self._k_times = keys[_S_MAC], keys[_S_ENTRA], keys[_S_TIMES]
         self._ids: dict[int, str] = {}
         self._macs: dict[int, str] = {}
         self._entra: dict[int, str] = {}
@@ -187,22 +191,22 @@ class Population:
 
     # -- cheap per-field derivations (used by the fast path) --------------------------------
     def os_of(self, i: int) -> OperatingSystem:
-        return OS_ORDER[bisect_right(self._os_cum, _u16(hash64(self.seed, i, _S_KIND), 0))]
+        return OS_ORDER[bisect_right(self._os_cum, _u16(hash64k(self._k_kind, i), 0))]
 
     def initial_state(self, i: int) -> InitialState:
-        h = hash64(self.seed, i, _S_STATE)
+        h = hash64k(self._k_state, i)
         if _u16(h, 0) >= self._enrolled:
             return InitialState.UNENROLLED
         return _STATE_ORDER[bisect_right(self._state_cum, _u16(h, 1))]
 
     def behaviour(self, i: int) -> tuple[bool, bool]:
         """(declines enrollment, never remediates) for device ``i``."""
-        h = hash64(self.seed, i, _S_STATE)
+        h = hash64k(self._k_state, i)
         return _u16(h, 2) < self._declines, _u16(h, 3) < self._unfixable
 
     def cert_form(self, i: int) -> tuple[SanForm, bool]:
         """(SAN form, SID tag present) of device ``i``'s certificate once it is enrolled."""
-        h = hash64(self.seed, i, _S_CERT)
+        h = hash64k(self._k_cert, i)
         if _u16(h, 0) >= self._cert:
             return SanForm.NONE, False
         form = SanForm.MEM_GUID if _u16(h, 1) < self._mem_guid else SanForm.INTUNE_DEVICE_ID
@@ -221,16 +225,17 @@ class Population:
         if cached is None:
             if len(self._entra) >= _MEMO:
                 self._entra.clear()
-            cached = self._entra[i] = self._guid(i, _S_ENTRA, (hash64(self.seed, i, _S_ENTRA, 1) & _M32))
+            cached = self._entra[i] = self._guid(i, _S_ENTRA, (hash64k(self._k_entra, i, 1) & _M32))
         return cached
 
     def _guid(self, i: int, salt: int, low32: int) -> str:
-        h = hash64(self.seed, i, salt)
+        key = self._salt_keys[salt]
+        h = hash64k(key, i)
         a = h >> 32
         b = (h >> 16) & 0xFFFF
         c = 0x4000 | (h & 0x0FFF)
         d = 0x8000 | ((h >> 12) & 0x3FFF)
-        e = ((hash64(self.seed, i, salt, 2) & 0xFFFF) << 32) | low32
+        e = ((hash64k(key, i, 2) & 0xFFFF) << 32) | low32
         return f"{a:08x}-{b:04x}-{c:04x}-{d:04x}-{e:012x}"
 
     def _perm32(self, i: int) -> int:
@@ -264,11 +269,11 @@ class Population:
 
     def hardware_mac_int(self, i: int) -> int:
         """:meth:`hardware_mac` as a 48-bit number (OUI in the high 24 bits), not memoised."""
-        hk = hash64(self.seed, i, _S_KIND)
+        hk = hash64k(self._k_kind, i)
         models = CATALOG[OS_ORDER[bisect_right(self._os_cum, _u16(hk, 0))]]
         model = models[_u16(hk, 1) % len(models)]
         ouis = OUIS[model.radio_vendor]
-        oui = ouis[hash64(self.seed, i, _S_MAC) % len(ouis)]
+        oui = ouis[hash64k(self._k_mac, i) % len(ouis)]
         return (oui << 24) | ((((i ^ self._mac_k1) * self._mac_a) & _M24) ^ self._mac_k2)
 
     def index_of_mac(self, mac: str) -> int | None:
@@ -284,7 +289,7 @@ class Population:
         return None
 
     def randomized_mac(self, i: int) -> str | None:
-        h = hash64(self.seed, i, _S_MAC, 1)
+        h = hash64k(self._k_mac, i, 1)
         if _u16(h, 0) >= self._rand_mac:
             return None
         first = ((h >> 16) & 0xFC) | 0x02  # locally administered, unicast
@@ -292,7 +297,7 @@ class Population:
 
     def _model(self, i: int, os: OperatingSystem) -> Model:
         models = CATALOG[os]
-        return models[_u16(hash64(self.seed, i, _S_KIND), 1) % len(models)]
+        return models[_u16(hash64k(self._k_kind, i), 1) % len(models)]
 
     # -- users --------------------------------------------------------------------------------
     def _pools(self) -> tuple[list[str], list[str]]:
@@ -369,7 +374,7 @@ class Population:
         """(enrolled_at, last_sync_at, grace_expires_at) of device ``i``'s record, relative to t=0."""
         if initial is InitialState.UNENROLLED:
             return None, None, None
-        h = hash64(self.seed, i, _S_TIMES)
+        h = hash64k(self._k_times, i)
         enrolled = -86400.0 * (30 + _u16(h, 0) % 700)
         sync = -(_u16(h, 1) / 65536.0) * 16 * 3600
         grace = None

@@ -7,7 +7,7 @@ noncompliant list names the device.
 
 from __future__ import annotations
 
-import itertools
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -46,6 +46,7 @@ class DecisionCache:
             raise ValueError("cache ttl must be >= 0")
         self.ttl_s = ttl_s
         self._entries: dict[str, tuple[float, AccessDecision | DeferredDecision]] = {}
+        self._expiry: deque[tuple[float, str]] = deque()
         self.hits = 0
         self._next_purge = 0.0
 
@@ -75,9 +76,9 @@ class DecisionCache:
         if self.ttl_s <= 0 or not verdict.grants_access:
             self._entries.pop(key, None)
             return False
-        entries = self._entries
-        entries.pop(key, None)  # re-inserted last: the dict stays in expiry order (one lifetime for all)
-        entries[key] = (now + self.ttl_s, decision)
+        expires_at = now + self.ttl_s
+        self._entries[key] = (expires_at, decision)
+        self._expiry.append((expires_at, key))
         if now >= self._next_purge:
             self.purge(now)
         return True
@@ -85,18 +86,19 @@ class DecisionCache:
     def purge(self, now: float) -> int:
         """Drop expired entries (run at most once per lifetime, so memory tracks the live set).
 
-        Entries are kept in expiry order, so this reads only the expired ones and the first live one.
+        Every entry has the same lifetime, so the queue of ``(expiry, key)`` in put order is in expiry
+        order: a purge reads only what has expired (an entry put again since keeps its later expiry).
         """
-        entries = self._entries
-        expired = 0
-        for expires_at, _ in entries.values():
-            if now < expires_at:
-                break
-            expired += 1
-        for key in list(itertools.islice(entries, expired)):
-            del entries[key]
+        entries, queue = self._entries, self._expiry
+        dropped = 0
+        while queue and queue[0][0] <= now:
+            _, key = queue.popleft()
+            entry = entries.get(key)
+            if entry is not None and entry[0] <= now:
+                del entries[key]
+                dropped += 1
         self._next_purge = now + self.ttl_s
-        return expired
+        return dropped
 
     def forget(self, keys: Iterable[str]) -> int:
         """Drop entries for ``keys``; returns how many were present."""

@@ -222,9 +222,7 @@ class FleetIntune(MockIntune):
         st = self.store
         eff = self._effective
         slots = [
-            j
-            for j in range(len(st.range))
-            if st.flags[j] & F_MANAGED and not STATES[eff(j, now, settings)].grants_access
+            j for j in range(len(st.range)) if st.flags[j] & F_MANAGED and not _GRANTS[eff(j, now, settings)]
         ]
         out = [st.materialise(j, full=False) for j in slots]
         out.sort(key=lambda d: d.intune_id)

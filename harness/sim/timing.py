@@ -50,6 +50,19 @@ def hash64(seed: int, index: int, salt: int, extra: int = 0) -> int:
     return x ^ (x >> 31)
 
 
+def hash_key(seed: int, salt: int) -> int:
+    """The key :func:`hash64` derives from ``(seed, salt)``, for :func:`hash64k` (hoisted out of loops)."""
+    return _key(seed, salt)
+
+
+def hash64k(key: int, index: int, extra: int = 0) -> int:
+    """``hash64(seed, index, salt, extra)`` for ``key = hash_key(seed, salt)``."""
+    x = (key + index * 0x9E3779B97F4A7C15 + extra * 0xC2B2AE3D27D4EB4F + 0x9E3779B97F4A7C15) & _M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+    return x ^ (x >> 31)
+
+
 def unit(seed: int, index: int, salt: int, extra: int = 0) -> float:
     """A uniform number in the open interval (0, 1) determined by its arguments."""
     return ((hash64(seed, index, salt, extra) >> 11) + 0.5) * (1.0 / (1 << 53))
