@@ -52,6 +52,13 @@ class AuthSlots:
         self.waiting.append(event)
         return event
 
+    def try_acquire(self) -> bool:
+        """Take a free slot now (True), or take nothing (False: :meth:`acquire` would have to wait)."""
+        if self.in_use < self.capacity and not self.waiting:
+            self.in_use += 1
+            return True
+        return False
+
     def release(self) -> None:
         if self.waiting:
             self.waiting.popleft().succeed()  # the slot passes on: in_use stays

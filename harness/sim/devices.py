@@ -29,6 +29,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Generator
 from enum import IntEnum
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..model import Decision, Step
@@ -110,10 +111,87 @@ class DeviceTable:
         self.first_connect = array("d", bytes(8 * n))
 
 
+Decided = tuple[Any, str, Decision, str, "str | None"]
+"""``(ap, session id, decision, reason, redirect URL)`` of an attempt whose answer has arrived."""
+
+
+def _associated(world: World, j: int, i: int, ap: Any) -> None:
+    """Step 4 done: a new session at ``ap`` (first connect time noted)."""
+    t = world.table
+    t.session[j] = (t.session[j] + 1) & 0xFFFF
+    if not t.flags[j] & F_SEEN:
+        t.flags[j] |= F_SEEN
+        t.first_connect[j] = world.env.now
+    world.trace.record(i, Step.CONNECT, world.env.now, "associated", ap.name)
+
+
+def _answered(
+    world: World, j: int, i: int, ap: Any, d: Decision, reason: str, redirected_before: bool
+) -> bool:
+    """The NAC's answer has reached the device (steps 5 / 8); True when it is connected (step 9)."""
+    env = world.env
+    rec = world.trace.record
+    world.table.final[j] = DECISION_CODE[d]
+    rec(i, Step.QUERY_INTUNE, env.now, d.value, reason)
+    if d is not Decision.ALLOW:
+        return False
+    if redirected_before:
+        rec(i, Step.NEW_STATE, env.now, "compliant", reason)
+    world.connected(j)
+    rec(i, Step.CONNECTED, env.now, "connected", ap.name)
+    return True
+
+
+def start_walk(world: World, j: int) -> None:
+    """Device ``j`` arrives: its first attempt, as a SimPy process only when it needs one.
+
+    Most devices associate at once and are allowed on their first request; for them the attempt
+    is two timeouts whose callbacks do what :func:`walk` does (the same step functions), with no
+    process or generator. A device that must wait for an authentication slot, finds its AP full or
+    is not allowed continues in :func:`walk`.
+    """
+    t = world.table
+    ap = world.network.aps[t.ap[j]]
+    if world.scenario.max_attempts < 1 or ap.full or not ap.auth.try_acquire():
+        world.env.process(walk(world, j))
+        return
+    world.set_state(j, DeviceState.CONNECTING)
+    ap.clients += 1  # the association holds a client slot from here on
+    i = world.range[j]
+    done = world.env.timeout(world.timings.draw(Timing.ASSOCIATION, i, 0))
+    done.callbacks.append(partial(_first_associated, world, j, i, ap))  # type: ignore[union-attr]
+
+
+def _first_associated(world: World, j: int, i: int, ap: Any, _event: Any) -> None:
+    ap.auth.release()
+    _associated(world, j, i, ap)
+    sid = session_id(ap, i, world.table.session[j])
+    d, reason, latency, redirect_url = world.decide_at(j, ap, sid)
+    answer = world.env.timeout(world.timings.draw(Timing.RADIUS_RTT, i, 0) + max(0.0, latency))
+    answer.callbacks.append(  # type: ignore[union-attr]
+        partial(_first_answer, world, j, i, (ap, sid, d, reason, redirect_url))
+    )
+
+
+def _first_answer(world: World, j: int, i: int, decided: Decided, _event: Any) -> None:
+    ap, _, d, reason, _ = decided
+    if not _answered(world, j, i, ap, d, reason, False):
+        world.env.process(walk(world, j, decided=decided))
+
+
 def walk(
-    world: World, j: int, *, resumed: bool = False, reassociate: bool = True
+    world: World,
+    j: int,
+    *,
+    resumed: bool = False,
+    reassociate: bool = True,
+    decided: Decided | None = None,
 ) -> Generator[Any, Any, None]:
-    """Device ``j``'s walk from connect (step 4) to connected (step 9), or to giving up."""
+    """Device ``j``'s walk from connect (step 4) to connected (step 9), or to giving up.
+
+    ``decided``: the first attempt already happened (:func:`start_walk`) and was not allowed; the
+    walk goes on from its answer.
+    """
     env = world.env
     t = world.table
     i = world.range[j]
@@ -124,55 +202,49 @@ def walk(
     ap_tries = 0
     redirected_before = resumed
     while True:
-        if attempt >= world.scenario.max_attempts:
-            world.give_up(j, LeftReason.MAX_ATTEMPTS)
-            return
-        ap_index = t.ap[j]
-        ap = net.aps[ap_index]
-        # -- step 4: connect --------------------------------------------------------------
-        if reassociate:
-            world.set_state(j, DeviceState.CONNECTING)
-            full = False
-            auth = ap.auth
-            turn = auth.acquire()
-            if turn is not None:
-                yield turn
-            try:
-                if ap.full:
-                    full = True
-                else:
-                    ap.clients += 1  # the association holds a client slot from here on
-                    yield env.timeout(draw(Timing.ASSOCIATION, i, attempt))
-            finally:
-                auth.release()
-            if full:
-                rec(i, Step.CONNECT, env.now, "ap_full", ap.name)
-                world.counters["ap_full"] = world.counters.get("ap_full", 0) + 1
-                ap_tries += 1
-                if ap_tries > max(3, world.scenario.max_attempts):
-                    world.give_up(j, LeftReason.NO_CAPACITY)
-                    return
-                t.ap[j] = net.alternative(ap_index, i, ap_tries)
-                yield env.timeout(draw(Timing.RECONNECT, i, 100 + ap_tries))
-                continue
-            t.session[j] = (t.session[j] + 1) & 0xFFFF
-            if not t.flags[j] & F_SEEN:
-                t.flags[j] |= F_SEEN
-                t.first_connect[j] = env.now
-            rec(i, Step.CONNECT, env.now, "associated", ap.name)
-        reassociate = True
-        # -- step 5: the NAC asks Intune ------------------------------------------------------
-        sid = session_id(ap, i, t.session[j])
-        d, reason, latency, redirect_url = world.decide_at(j, ap, sid)
-        yield env.timeout(draw(Timing.RADIUS_RTT, i, attempt) + max(0.0, latency))
-        t.final[j] = DECISION_CODE[d]
-        rec(i, Step.QUERY_INTUNE, env.now, d.value, reason)
-        if d is Decision.ALLOW:
-            if redirected_before:
-                rec(i, Step.NEW_STATE, env.now, "compliant", reason)
-            world.connected(j)
-            rec(i, Step.CONNECTED, env.now, "connected", ap.name)
-            return
+        if decided is not None:
+            ap, sid, d, reason, redirect_url = decided
+            decided = None
+        else:
+            if attempt >= world.scenario.max_attempts:
+                world.give_up(j, LeftReason.MAX_ATTEMPTS)
+                return
+            ap_index = t.ap[j]
+            ap = net.aps[ap_index]
+            # -- step 4: connect ----------------------------------------------------------
+            if reassociate:
+                world.set_state(j, DeviceState.CONNECTING)
+                full = False
+                auth = ap.auth
+                turn = auth.acquire()
+                if turn is not None:
+                    yield turn
+                try:
+                    if ap.full:
+                        full = True
+                    else:
+                        ap.clients += 1  # the association holds a client slot from here on
+                        yield env.timeout(draw(Timing.ASSOCIATION, i, attempt))
+                finally:
+                    auth.release()
+                if full:
+                    rec(i, Step.CONNECT, env.now, "ap_full", ap.name)
+                    world.counters["ap_full"] = world.counters.get("ap_full", 0) + 1
+                    ap_tries += 1
+                    if ap_tries > max(3, world.scenario.max_attempts):
+                        world.give_up(j, LeftReason.NO_CAPACITY)
+                        return
+                    t.ap[j] = net.alternative(ap_index, i, ap_tries)
+                    yield env.timeout(draw(Timing.RECONNECT, i, 100 + ap_tries))
+                    continue
+                _associated(world, j, i, ap)
+            reassociate = True
+            # -- step 5: the NAC asks Intune --------------------------------------------------
+            sid = session_id(ap, i, t.session[j])
+            d, reason, latency, redirect_url = world.decide_at(j, ap, sid)
+            yield env.timeout(draw(Timing.RADIUS_RTT, i, attempt) + max(0.0, latency))
+            if _answered(world, j, i, ap, d, reason, redirected_before):
+                return
         if d.is_redirect:
             world.set_state(j, DeviceState.REDIRECTED if not resumed else DeviceState.QUARANTINED)
             redirected_before = True

@@ -49,7 +49,7 @@ from .devices import (
     DeviceTable,
     LeftReason,
     reauthenticate,
-    walk,
+    start_walk,
 )
 from .faults import fault_schedule
 from .intune_ops import IntuneOps
@@ -184,7 +184,7 @@ class World:
         t.flags[j] = flags
         if self.checkins and managed:
             self._start_checkins(j, self.env.now + unit(self.scenario.seed, i, _S_FIRST_SYNC) * 900.0)
-        self.env.process(walk(self, j))
+        start_walk(self, j)
 
     def _sampler(self) -> Generator[simpy.Event, Any, None]:
         env, states = self.env, self.result.states
