@@ -79,6 +79,7 @@ class Bench(WorldMixin, FaultsMixin):
         self.front: MockFront | None = None
         self.speedup = 1.0
         self.session_prefix = ""
+        base, earlier = "", list[str]()
         cert_auth = str(_cap(capability, "auth_method", "secret")) == "certificate"
         self.cert_pem: str | None = None
         self.key_pem: str | None = None
@@ -100,7 +101,12 @@ class Bench(WorldMixin, FaultsMixin):
                 client_certificate_pem=self.cert_pem,
                 database=self.front.database(run_tag),
             )
-            self.service = MockIntune(self.config, store=self.front.store(self.config), clock=self.clock)
+            self.service = MockIntune(self.config, clock=self.clock)
+            # A fresh Intune shard per scenario: the endpoint the NAC discovered in an earlier scenario
+            # answers 404 here, so it discovers again and re-reads mdminfo; the token signing key is
+            # new too, so tokens from earlier scenarios get 401 and the NAC fetches a new one.
+            base, earlier = self.front.fresh_base(run_tag)
+            self.service.set_service_base(base)
         else:
             self.rng = random.Random(f"bench:{seed}:{profile}")
             self.env = simpy.Environment()
@@ -128,6 +134,8 @@ class Bench(WorldMixin, FaultsMixin):
         self.deviations: list[str] = []
         """Declared deviations the oracles noted (e.g. a NAC that fails open and says so)."""
         if self.front is not None:
+            self.evidence.epoch = self.clock.now().timestamp() - self.now()
+            self.mark("scenario endpoint", data={"base": base, "earlier": earlier[-50:]})
             self.front.attach(self)
 
     # -- the NAC under test ----------------------------------------------------------------------

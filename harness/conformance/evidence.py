@@ -288,6 +288,8 @@ class Evidence:
     now: float = 0.0
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     """The oracle verdicts given on this evidence (filled by the steps, for reports)."""
+    epoch: float | None = None
+    """Unix time of t=0 on the mock's clock (None: the simulation's default epoch)."""
 
     # -- queries the oracles share -------------------------------------------------------------
     def of_kind(self, *kinds: str) -> list[Exchange]:

@@ -43,9 +43,6 @@ from .evidence import Exchange, classify
 from .malformed import malform
 
 if TYPE_CHECKING:
-    from mock_intune.config import MockConfig
-    from mock_intune.store import Store
-
     from .bench import Bench
 
 EXTERNAL_LIMIT = "external mode cannot judge this"
@@ -237,7 +234,8 @@ class MockFront:
         self.client_cert_pem = self.files.client_cert.read_text()
         self.client_key_pem = self.files.client_key.read_text()
         self.workdir = Path(tempfile.mkdtemp(prefix="nac-external-bench-"))
-        self.signing_key_pem: str | None = None
+        self.bases: list[str] = []
+        """The service bases earlier scenarios advertised (their endpoints answer 404 now)."""
         try:
             self.server: BaseWSGIServer = make_server(
                 key.host,
@@ -263,27 +261,15 @@ class MockFront:
         """A fresh SQLite file for one scenario's mock (file-backed: safe across server threads)."""
         return str(self.workdir / f"{name}.sqlite3")
 
-    def store(self, config: MockConfig) -> Store:
-        """A fresh store for one scenario that signs tokens with the suite's one key, so a token the
-        NAC got in an earlier scenario stays valid (a real tenant does not rotate keys per test)."""
-        from mock_intune.store import Store
-
-        store = Store(config.database)
-        if self.signing_key_pem is None:
-            from cryptography.hazmat.primitives import serialization
-            from cryptography.hazmat.primitives.asymmetric import rsa
-
-            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            self.signing_key_pem = key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ).decode()
-        store.set_meta("signing_key_pem", self.signing_key_pem)
-        return store
-
     def attach(self, bench: Bench | None) -> None:
         self.bench = bench
+
+    def fresh_base(self, tag: str) -> tuple[str, list[str]]:
+        """A service base (shard prefix) for a new scenario, and the ones advertised before it."""
+        earlier = list(self.bases)
+        base = f"/fef-{tag}"
+        self.bases.append(base)
+        return base, earlier
 
     def hold(self, seconds: float) -> None:
         """Keep a request hanging for ``seconds`` (cut short when the suite ends)."""

@@ -265,6 +265,13 @@ def _judge_rule(rule: Rule, scenarios: Sequence[ScenarioResult], capability: Cap
         )
     verdict = Verdict.worst([s.verdict for s in ran])
     reasons = [f"{s.name}: {s.reason}" for s in ran if s.verdict is verdict and s.reason]
+    limited = [s for s in tagged if s.verdict is Verdict.SKIPPED and EXTERNAL_LIMIT in s.reason]
+    if limited:
+        # never silent: a rule judged on part of its scenarios says which ones were not run
+        reasons.append(
+            f"{len(limited)} of {len(tagged)} scenario(s) not judged: "
+            + "; ".join(f"{s.name}: {s.reason}" for s in limited)
+        )
     if declared:
         used = ", ".join(f"{k}={v}" for k, v in declared.items())
         reasons.append(f"judged with the declared {used}")

@@ -43,9 +43,17 @@ def _advertised(ex: Exchange) -> list[str]:
     return [e["uri"].rstrip("/") for e in entries if isinstance(e, dict) and isinstance(e.get("uri"), str)]
 
 
+def _stale(ev: Evidence, x: Exchange) -> bool:
+    """A 404 at a service base an earlier scenario advertised (an external NAC's cached endpoint)."""
+    if x.status != 404:
+        return False
+    earlier = [b for m in ev.marks_of("scenario endpoint") for b in m.data.get("earlier", [])]
+    return any(x.path.startswith(f"{b}/") for b in earlier)
+
+
 @oracle("ONB-01")
 def discovery(ev: Evidence, **_: Any) -> OracleVerdict:
-    service = [x for x in ev.exchanges if x.kind in SERVICE_KINDS]
+    service = [x for x in ev.exchanges if x.kind in SERVICE_KINDS and not _stale(ev, x)]
     if not service:
         return OracleVerdict("ONB-01", Verdict.HARNESS_ERROR, "the NAC made no query to the NAC / CR service")
     first = service[0]
@@ -171,7 +179,7 @@ def token_reuse(ev: Evidence, **_: Any) -> OracleVerdict:
                     f"({len(seq)} tokens for {len(calls)} calls)",
                 )
     # 2. never present an expired token (``exp`` is Unix time on the mock's clock; env.now 0 is the epoch)
-    epoch = DEFAULT_EPOCH.timestamp()
+    epoch = ev.epoch if ev.epoch is not None else DEFAULT_EPOCH.timestamp()
     for x in calls:
         token_exp = jwt_claims(x.bearer).get("exp") if x.bearer else None
         if isinstance(token_exp, int | float) and x.at >= float(token_exp) - epoch:
@@ -201,7 +209,13 @@ def token_reuse(ev: Evidence, **_: Any) -> OracleVerdict:
         )
     if any(x.status == 401 for x in calls):
         refreshed = [
-            x for x in calls if x.status == 401 and any(t.seq > x.seq and t.at == x.at for t, _a, _e in got)
+            x
+            for x in calls
+            if x.status == 401
+            and any(
+                t.seq > x.seq and (t.at == x.at or (x.decision is not None and t.decision == x.decision))
+                for t, _a, _e in got
+            )
         ]
         if not refreshed and got:
             first = next(x for x in calls if x.status == 401)
