@@ -79,7 +79,7 @@ def default_nac_factory(
     return build_nac(env, service, scenario, shard_seed)
 
 
-RUN_GC_THRESHOLD = 50_000
+RUN_GC_THRESHOLD = 500_000
 """Allocations between young-generation collections while the world runs (Python's default: 700)."""
 
 
