@@ -203,3 +203,46 @@ def test_a_million_device_population_stores_nothing_per_device() -> None:
         tracemalloc.stop()
     assert peak < 20_000_000  # lookup tables and name pools; per-device records would be hundreds of MB
     assert sys.getsizeof(pop.__dict__) < 10_000
+
+
+@pytest.mark.parametrize(
+    ("seed", "devices", "validity"),
+    [(7, range(0, 5000), 30), (2026, range(3, 20000, 4), 1), (99, range(0, 0), 30), (5, range(1, 2), 400)],
+)
+def test_the_shard_wide_initial_records_equal_the_per_device_derivation(
+    seed: int, devices: range, validity: int
+) -> None:
+    import math
+
+    from harness.population_arrays import initial_records
+
+    spec = PopulationSpec.model_validate(
+        {
+            "size": max(devices.stop, 1),
+            "enrollment": {"enrolled": 0.8, "unenrolled": 0.2},
+            "compliance": {
+                "compliant": 0.4,
+                "noncompliant": 0.15,
+                "in_grace": 0.15,
+                "unknown": 0.1,
+                "stale": 0.1,
+                "no_policy": 0.1,
+            },
+        }
+    )
+    pop = Population(spec, seed)
+    codes, enrolled, sync, grace = initial_records(pop, devices, validity)
+    assert len(codes) == len(devices)
+    seen = set()
+    for n, i in enumerate(devices):
+        init = pop.initial_state(i)
+        seen.add(init)
+        assert codes[n] == int(init)
+        want = pop.initial_times(i, init, validity)
+        for got, expected in zip((enrolled[n], sync[n], grace[n]), want, strict=True):
+            if expected is None:
+                assert math.isnan(got)
+            else:
+                assert got == expected  # the same double, not just close
+    if len(devices) > 1000:
+        assert len(seen) == len(InitialState)

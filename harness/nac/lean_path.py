@@ -88,7 +88,8 @@ def lean_decider(nac: object) -> LeanDecider | None:
     if nac.profile not in _LEAN_PROFILES or getattr(service, "count_lookup", None) is None:
         return None
     if any(
-        getattr(service, name, None) is None for name in ("standing_by_guid", "standing_by_mac", "ids_of")
+        getattr(service, name, None) is None
+        for name in ("standing_by_guid", "standing_by_mac", "intune_id_of", "mac_of")
     ):
         return None
     return LeanDecider(nac)
@@ -100,7 +101,8 @@ class LeanDecider:
     __slots__ = (
         "_by_guid",
         "_by_mac",
-        "_ids_of",
+        "_intune_id_of",
+        "_mac_of",
         "_standing_guid",
         "_standing_mac",
         "_count",
@@ -129,7 +131,8 @@ class LeanDecider:
         self._count: Callable[[Surface], None] = getattr(self.service, "count_lookup")  # noqa: B009
         self._standing_guid: Callable[[str], Standing | None] = getattr(self.service, "standing_by_guid")  # noqa: B009
         self._standing_mac: Callable[[str], Standing | None] = getattr(self.service, "standing_by_mac")  # noqa: B009
-        self._ids_of: Callable[[int], tuple[str, str]] = getattr(self.service, "ids_of")  # noqa: B009
+        self._intune_id_of: Callable[[int], str] = getattr(self.service, "intune_id_of")  # noqa: B009
+        self._mac_of: Callable[[int], str] = getattr(self.service, "mac_of")  # noqa: B009
         self._epoch_s: float | None = None
         """Unix time of simulated t=0 (the permission check's clock), taken at the first decision."""
         self._faults = self.service.store.faults
@@ -197,7 +200,7 @@ class LeanDecider:
         index = found[2] if found is not None and managed else -1
         answer_id: str | None = None
         if self._guid_answers and index >= 0:
-            answer_id = guid if by_guid else self._ids_of(index)[0]
+            answer_id = guid if by_guid else self._intune_id_of(index)
         parts = (verdict, reason, by_guid, value, managed, compliant, answer_id, index, intune_s)
         cache.put(key, DeferredDecision(verdict, reason, url, self._materialise, parts), now)  # type: ignore[arg-type]
         nac.sessions.put_canonical(session_id, mac, guid if by_guid else answer_id, verdict, by_guid)
@@ -216,7 +219,7 @@ class LeanDecider:
         intune_s: float,
     ) -> AccessDecision:
         """The :class:`AccessDecision` the full path would have cached for these parts (its ``finish``)."""
-        mac = self._ids_of(index)[1] if index >= 0 else None
+        mac = self._mac_of(index) if index >= 0 else None
         return self.nac.decision_of(
             verdict,
             reason,

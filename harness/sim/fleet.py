@@ -172,10 +172,13 @@ class FleetIntune(MockIntune):
             st.range[j],
         )
 
-    def ids_of(self, index: int) -> tuple[str, str]:
-        """``(Intune device id, hardware MAC)`` of population device ``index``."""
-        pop = self.store.population
-        return pop.intune_id(index), pop.hardware_mac(index)
+    def intune_id_of(self, index: int) -> str:
+        """The Intune device id of population device ``index``."""
+        return self.store.population.intune_id(index)
+
+    def mac_of(self, index: int) -> str:
+        """The hardware MAC (12 hex digits) Intune records for population device ``index``."""
+        return self.store.population.hardware_mac(index)
 
     def count_lookup(self, surface: Surface) -> None:
         """Log one answered single-device lookup on ``surface`` now (the fast path's cheap

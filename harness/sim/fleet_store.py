@@ -13,11 +13,14 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
+
 from mock_intune.errors import StateError
 from mock_intune.model import CallRecord, ComplianceState, Device, RegistrationState, TenantSettings
 from mock_intune.store import Store
 
 from ..population import InitialState, Population, to_mock_device
+from ..population_arrays import initial_records
 
 NAN = math.nan
 STATES = tuple(ComplianceState)
@@ -28,6 +31,14 @@ C_UNKNOWN = STATE_CODE[ComplianceState.UNKNOWN]
 C_COMPLIANT = STATE_CODE[ComplianceState.COMPLIANT]
 C_NONCOMPLIANT = STATE_CODE[ComplianceState.NONCOMPLIANT]
 C_GRACE = STATE_CODE[ComplianceState.IN_GRACE_PERIOD]
+_INITIAL_CODE = {
+    InitialState.COMPLIANT: C_COMPLIANT,
+    InitialState.STALE: C_COMPLIANT,
+    InitialState.NONCOMPLIANT: C_NONCOMPLIANT,
+    InitialState.IN_GRACE: C_GRACE,
+    InitialState.UNKNOWN: C_UNKNOWN,
+}
+"""Compliance state code of an enrolled device's initial state (no policy: the tenant's mark)."""
 
 SWEEP_WINDOW_S = 3600.0
 """A broad-query sweep's pages reuse the list taken at its claim for at most this long."""
@@ -61,14 +72,6 @@ class FleetStore(Store):
         self.range = devices
         self.epoch = epoch
         self._settings_cache: dict[str, TenantSettings] = {}
-        n = len(devices)
-        self.flags = bytearray(n)
-        self.state = bytearray(n)
-        self.reg = bytearray(n)
-        self.enrolled_at = array("d", bytes(8 * n))
-        self.last_sync = array("d", bytes(8 * n))
-        self.evaluated = array("d", bytes(8 * n))
-        self.grace = array("d", bytes(8 * n))
         self.call_counts: dict[tuple[str, int], int] = {}
         self.throttled_counts: dict[tuple[str, int], int] = {}
         self._windows: dict[str, tuple[float, int]] = {}
@@ -77,39 +80,29 @@ class FleetStore(Store):
 
     # -- slots -------------------------------------------------------------------------------
     def _fill(self, settings: TenantSettings) -> None:
-        pop = self.population
-        mark_ok = settings.no_policy_mark.value == "compliant"
-        validity = settings.validity_days
-        initial_state = pop.initial_state
-        times = pop.initial_times
-        for j, i in enumerate(self.range):
-            init = initial_state(i)
+        """Every slot's initial record, derived for the whole shard at once (numpy)."""
+        codes, enrolled, sync, grace = initial_records(self.population, self.range, settings.validity_days)
+        mark = C_COMPLIANT if settings.no_policy_mark.value == "compliant" else C_NONCOMPLIANT
+        flags, states, regs = [0] * len(InitialState), [0] * len(InitialState), [0] * len(InitialState)
+        for init in InitialState:
             if init is InitialState.UNENROLLED:
-                self.flags[j] = F_POSTURE | F_POLICY
-                self.state[j] = C_UNKNOWN
-                self.reg[j] = REG_CODE[RegistrationState.NOT_REGISTERED]
-                self.enrolled_at[j] = self.last_sync[j] = self.evaluated[j] = self.grace[j] = NAN
+                flags[init] = F_POSTURE | F_POLICY
+                states[init] = C_UNKNOWN
+                regs[init] = REG_CODE[RegistrationState.NOT_REGISTERED]
                 continue
-            enrolled, sync, grace = times(i, init, validity)
             posture = init not in (InitialState.NONCOMPLIANT, InitialState.IN_GRACE)
             policy = init is not InitialState.NO_POLICY
-            self.flags[j] = F_MANAGED | (F_POSTURE if posture else 0) | (F_POLICY if policy else 0)
-            if init is InitialState.NO_POLICY:
-                code = C_COMPLIANT if mark_ok else C_NONCOMPLIANT
-            elif init in (InitialState.COMPLIANT, InitialState.STALE):
-                code = C_COMPLIANT
-            elif init is InitialState.NONCOMPLIANT:
-                code = C_NONCOMPLIANT
-            elif init is InitialState.IN_GRACE:
-                code = C_GRACE
-            else:
-                code = C_UNKNOWN
-            self.state[j] = code
-            self.reg[j] = REG_CODE[RegistrationState.REGISTERED]
-            self.enrolled_at[j] = enrolled if enrolled is not None else NAN
-            self.last_sync[j] = sync if sync is not None else NAN
-            self.evaluated[j] = NAN if code == C_UNKNOWN or sync is None else sync
-            self.grace[j] = grace if grace is not None else NAN
+            flags[init] = F_MANAGED | (F_POSTURE if posture else 0) | (F_POLICY if policy else 0)
+            states[init] = _INITIAL_CODE.get(init, mark)
+            regs[init] = REG_CODE[RegistrationState.REGISTERED]
+        state = np.array(states, dtype=np.uint8)[codes]
+        self.flags = bytearray(np.array(flags, dtype=np.uint8)[codes].tobytes())
+        self.state = bytearray(state.tobytes())
+        self.reg = bytearray(np.array(regs, dtype=np.uint8)[codes].tobytes())
+        self.enrolled_at = array("d", enrolled.tobytes())
+        self.last_sync = array("d", sync.tobytes())
+        self.evaluated = array("d", np.where(state == C_UNKNOWN, np.nan, sync).tobytes())
+        self.grace = array("d", grace.tobytes())
 
     def slot_of(self, index: int) -> int | None:
         """The slot of population device ``index`` in this shard, or None if another shard has it."""
