@@ -57,10 +57,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--features", default=None, metavar="DIR", help="conformance features folder (default: built in)"
     )
+    p.add_argument(
+        "--mock-info",
+        action="store_true",
+        help="external NAC (adapter radius/http): prepare the served mock's state directory and print "
+        "what to configure the NAC with (address, CA, credentials), then exit without certifying",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.mock_info:
+        from ..conformance.capability import load_capability
+        from ..conformance.external import describe_mock
+
+        print(describe_mock(load_capability(args.capability)))
+        return 0
     if args.run_name is not None and not _RUN_NAME.match(args.run_name):
         raise ConfigError(
             f"{args.run_name!r} is not a usable folder name (letters, digits, '.', '_', '-')",

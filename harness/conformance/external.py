@@ -44,6 +44,7 @@ from .malformed import malform
 
 if TYPE_CHECKING:
     from .bench import Bench
+    from .capability import Capability
 
 EXTERNAL_LIMIT = "external mode cannot judge this"
 """How a skip reason starts when the external bench could not run a scenario (wall-time limits)."""
@@ -303,3 +304,53 @@ def mock_front(key: FrontKey) -> MockFront:
             front = _fronts[key] = MockFront(key)
             atexit.register(front.stop)
         return front
+
+
+def describe_mock(capability: Capability) -> str:
+    """What a vendor configures its NAC with for an external certification (makes the state on first use)."""
+    from mock_intune.config import MockConfig
+    from mock_intune.pki import CertificateAuthority, load_certificates, thumbprint_sha1
+    from mock_intune.serve_state import ServeInfo, prepare_state
+
+    from ..errors import CapabilityError
+
+    if not capability.external:
+        raise CapabilityError(
+            f"adapter {capability.adapter.type!r} runs in process: only radius and http NACs use the served mock",
+            file=capability.source,
+            field="adapter.type",
+        )
+    mock = capability.mock
+    cfg, files, _ = prepare_state(capability.resolve(mock.state_dir), MockConfig())
+    shown = f"[{mock.host}]" if ":" in mock.host else mock.host
+    info = ServeInfo(
+        base_url=f"https://{shown}:{mock.port}",
+        host=mock.host,
+        port=mock.port,
+        state_dir=str(files.root),
+        ca_file=str(files.ca_file),
+        database="(one fresh database per scenario)",
+        tenant_id=cfg.tenant_id,
+        client_id=cfg.client_id,
+        client_secret=cfg.client_secret,
+        client_cert_file=str(files.client_cert),
+        client_key_file=str(files.client_key),
+        client_thumbprint=thumbprint_sha1(load_certificates(files.client_cert.read_text())[0]).hex().upper(),
+        admin_token="(not served: the bench drives the mock itself)",
+        workers=1,
+    )
+    lines = [
+        info.describe().replace("serving on", "will serve on", 1),
+        f"  speed-up           {capability.speedup:g} (the NAC's clock must run this much faster than the wall)",
+        f"  longest step wait  {capability.max_wait_s:g} s of wall time (longer waits are not judged)",
+    ]
+    spec = capability.adapter
+    if getattr(spec, "type", "") == "radius":
+        ca_dir = getattr(spec, "device_ca_dir", None)
+        path = capability.resolve(ca_dir) if ca_dir else files.root / "device-ca"
+        CertificateAuthority.load_or_create(path, "Harness Device CA")  # made on first use
+        lines.append(f"  device CA          {path}/ca.pem (trust it for EAP-TLS client certificates)")
+        lines.append(
+            f"  CoA / Disconnect   send to the harness at <this host>:{getattr(spec, 'coa_port', 3799)}/udp"
+        )
+    return "\n".join(lines)

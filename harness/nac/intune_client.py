@@ -152,11 +152,14 @@ class HttpIntuneClient:
     def mdminfo(self) -> MdmInfo:
         """Cisco ``mdminfo`` at the discovered base (fixed path; ISE does not know api_path yet)."""
         if self.mdm is None:
-            version = ISE_API_VERSION[self.profile]
-            url = f"{self.service()}/ciscoise/mdminfo/"
-            resp = self.send("GET", url, params={"ise_api_version": str(version)}, xml=True)
-            self.mdm = parse_mdminfo(resp.content)
+            self.mdm = self._moving(self._fetch_mdminfo)  # a 404 here also means the endpoint moved
         return self.mdm
+
+    def _fetch_mdminfo(self) -> MdmInfo:
+        version = ISE_API_VERSION[self.profile]
+        url = f"{self.service()}/ciscoise/mdminfo/"
+        resp = self.send("GET", url, params={"ise_api_version": str(version)}, xml=True)
+        return parse_mdminfo(resp.content)
 
     def prepare(self) -> None:
         """Onboarding (steps 1-3): discovery, the service token, ``mdminfo`` — so no decision pays for them."""

@@ -66,7 +66,7 @@ class Daemon:
     info: dict[str, object]
 
     def statement(self, path: Path, adapter: str, **more: object) -> Path:
-        fields = {
+        fields: dict[str, object] = {
             "name": "reference NAC daemon (external)",
             "vendor": "intune-nac-harness",
             "adapter": adapter,
@@ -81,7 +81,7 @@ class Daemon:
             "max_wait_s": 20,
             "mock": f"{{host: 127.0.0.1, port: {self.mock_port}, state_dir: {self.mock_dir}}}",
         }
-        fields.update({k: v for k, v in more.items()})
+        fields.update(more)
         path.write_text("".join(f"{k}: {v}\n" for k, v in fields.items()))
         return path
 
@@ -222,7 +222,7 @@ def test_a_bad_speedup_names_file_field_and_line(daemon, tmp_path, value, messag
     cap = daemon.statement(tmp_path / "nac.yaml", daemon.radius_adapter(), speedup=value)
     out = cli("certify", str(cap), "--out", str(tmp_path))
     assert out.returncode == 2
-    assert f"nac.yaml:11: speedup: " in out.stderr and message in out.stderr, out.stderr
+    assert "nac.yaml:11: speedup: " in out.stderr and message in out.stderr, out.stderr
     assert "Traceback" not in out.stderr
 
 

@@ -54,6 +54,13 @@ def _stale(ev: Evidence, x: Exchange) -> bool:
 @oracle("ONB-01")
 def discovery(ev: Evidence, **_: Any) -> OracleVerdict:
     service = [x for x in ev.exchanges if x.kind in SERVICE_KINDS and not _stale(ev, x)]
+    stale = [x for x in ev.exchanges if x.kind in SERVICE_KINDS and _stale(ev, x)]
+    if stale and not service:
+        return _fail(
+            "ONB-01",
+            f"the NAC kept calling {stale[0].path.split('/')[1]}, the endpoint an earlier scenario "
+            f"advertised ({len(stale)} × 404), and never discovered the endpoint again",
+        )
     if not service:
         return OracleVerdict("ONB-01", Verdict.HARNESS_ERROR, "the NAC made no query to the NAC / CR service")
     first = service[0]
