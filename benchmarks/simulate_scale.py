@@ -201,6 +201,7 @@ def _child(kind: str, n: int, epd: float, path: str, conn: Any) -> None:
         if kind.startswith("world"):
             # import before measuring: module memory and import time are not per-device costs
             import harness.load.shards
+            import harness.nac.reference
             import harness.scenario
             import harness.sim.nac_setup
             import harness.sim.world  # noqa: F401

@@ -61,7 +61,11 @@ class TokenAuthority:
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             ).decode()
             pem = store.setdefault_meta("signing_key_pem", fresh)
-        private = serialization.load_pem_private_key(pem.encode(), password=None)
+        # The mock's own key (generated here by this or another worker): RSA's costly consistency
+        # checks (~30 ms, paid by every mock and every load-simulation shard) would find nothing.
+        private = serialization.load_pem_private_key(
+            pem.encode(), password=None, unsafe_skip_rsa_key_validation=True
+        )
         assert isinstance(private, rsa.RSAPrivateKey)
         self._private: rsa.RSAPrivateKey = private
         self._public = self._private.public_key()
