@@ -32,7 +32,7 @@ from typing import Annotated, Any, Literal
 
 import httpx
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
 
 from ..errors import CapabilityError, NacUnreachable
 from ..model import AccessType, IdentitySource, Profile
@@ -157,6 +157,19 @@ class Capability(_Strict):
     def _adapter_shorthand(cls, value: Any) -> Any:
         # ``adapter: reference`` is short for ``adapter: {type: reference}``.
         return {"type": value} if isinstance(value, str) else value
+
+    @field_validator("speedup", "max_wait_s", "mock")
+    @classmethod
+    def _external_only(cls, value: Any, info: ValidationInfo) -> Any:
+        # Set in the file for an in-process NAC, these would be ignored: say so instead.
+        adapter = info.data.get("adapter")
+        kind = getattr(adapter, "type", None)
+        if kind is not None and kind not in ("radius", "http"):
+            raise ValueError(
+                f"applies to external NACs only (adapter radius or http); the {kind!r} adapter runs "
+                "in process on the bench's simulated clock"
+            )
+        return value
 
     @field_validator("profiles", "identity_sources", "access_types")
     @classmethod
@@ -285,6 +298,11 @@ def _check_adapter_target(cap: Capability, text: str, source: str) -> None:
         if spec.mutant not in MUTANTS:
             known = ", ".join(sorted(MUTANTS)) or "none"
             raise fail(f"unknown mutant {spec.mutant!r} (known: {known})", "adapter.mutant")
+    elif isinstance(spec, RadiusAdapter) and cap.coa_support and spec.coa_port == 0:
+        raise fail(
+            "must be a fixed port when coa_support is true: the NAC is configured to send CoA there",
+            "adapter.coa_port",
+        )
     elif isinstance(spec, PythonAdapter):
         module, _, name = spec.target.partition(":")
         try:

@@ -109,9 +109,10 @@ def external_front(capability: Any) -> MockFront:
     from .external import FrontKey, mock_front
 
     mock = _cap(capability, "mock", None)
-    host = str(getattr(mock, "host", "127.0.0.1"))
-    port = int(getattr(mock, "port", 8443))
-    state_dir = str(_capability_path(capability, str(getattr(mock, "state_dir", ".state/mock-intune"))))
+    fields = dict(mock) if isinstance(mock, dict) else dict(vars(mock)) if mock is not None else {}
+    host = str(fields.get("host", "127.0.0.1"))
+    port = int(fields.get("port", 8443))
+    state_dir = str(_capability_path(capability, str(fields.get("state_dir", ".state/mock-intune"))))
     speedup = float(_cap(capability, "speedup", 1.0))
     return mock_front(FrontKey(host=host, port=port, state_dir=state_dir, speedup=speedup))
 
