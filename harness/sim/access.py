@@ -20,7 +20,7 @@ import simpy
 
 from ..model import AccessType, CoaMessage
 from ..scenario import Scenario
-from .timing import hash64
+from .timing import hash64k, hash_key
 
 _S_SITE = 41
 
@@ -119,6 +119,7 @@ class AccessNetwork:
     def __init__(self, env: simpy.Environment, scenario: Scenario) -> None:
         self.env = env
         self.seed = scenario.seed
+        self._site_key = hash_key(scenario.seed, _S_SITE)
         self.vpn_share = scenario.vpn_share
         self.aps: list[AccessPoint] = []
         self.wifi_by_site: list[list[int]] = []
@@ -173,7 +174,7 @@ class AccessNetwork:
 
     def home(self, device: int) -> int:
         """The AP (index into ``aps``) device ``device`` first tries: its site, its access type."""
-        h = hash64(self.seed, device, _S_SITE)
+        h = hash64k(self._site_key, device)
         u_site = ((h & 0xFFFFFF) + 0.5) / (1 << 24)
         u_vpn = (((h >> 24) & 0xFFFFFF) + 0.5) / (1 << 24)
         site = min(bisect_right(self._site_cum, u_site), len(self._site_cum) - 1)

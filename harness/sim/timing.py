@@ -63,6 +63,14 @@ def hash64k(key: int, index: int, extra: int = 0) -> int:
     return x ^ (x >> 31)
 
 
+def unit_k(key: int, index: int, extra: int = 0) -> float:
+    """``unit(seed, index, salt, extra)`` for ``key = hash_key(seed, salt)`` (one call, inlined)."""
+    x = (key + index * 0x9E3779B97F4A7C15 + extra * 0xC2B2AE3D27D4EB4F + 0x9E3779B97F4A7C15) & _M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+    return (((x ^ (x >> 31)) >> 11) + 0.5) * (1.0 / (1 << 53))
+
+
 def unit(seed: int, index: int, salt: int, extra: int = 0) -> float:
     """A uniform number in the open interval (0, 1) determined by its arguments."""
     return ((hash64(seed, index, salt, extra) >> 11) + 0.5) * (1.0 / (1 << 53))

@@ -54,7 +54,7 @@ from .devices import (
 from .faults import fault_schedule
 from .intune_ops import IntuneOps
 from .result import WorldResult
-from .timing import Timing, Timings, unit
+from .timing import Timing, Timings, hash_key, unit, unit_k
 from .trace import NAC_DEVICE, Trace
 
 _S_DRIFT, _S_FIX, _S_FIRST_SYNC = 51, 52, 53
@@ -109,6 +109,8 @@ class World:
         self._decisions = [0] * len(DECISIONS)
         self.arrived = 0
         self._started = False
+        self._first_sync_key = hash_key(scenario.seed, _S_FIRST_SYNC)
+        self._drift_key = hash_key(scenario.seed, _S_DRIFT)
 
     # -- set-up ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -183,7 +185,7 @@ class World:
             flags |= F_CERT
         t.flags[j] = flags
         if self.checkins and managed:
-            self._start_checkins(j, self.env.now + unit(self.scenario.seed, i, _S_FIRST_SYNC) * 900.0)
+            self._start_checkins(j, self.env.now + unit_k(self._first_sync_key, i) * 900.0)
         start_walk(self, j)
 
     def _sampler(self) -> Generator[simpy.Event, Any, None]:
@@ -262,7 +264,7 @@ class World:
             self.result.time_to_access.append(env.now - t.first_connect[j])
             self.counters["connected"] = self.counters.get("connected", 0) + 1
             drift = self.scenario.drift.share
-            if drift > 0 and unit(self.scenario.seed, i, _S_DRIFT) < drift:
+            if drift > 0 and unit_k(self._drift_key, i) < drift:
                 self.agenda.schedule(env.now + self.timings.draw(Timing.DRIFT, i), j, Chore.DRIFT)
             if self.scenario.timings.session is not None:
                 self.agenda.schedule(env.now + self.timings.draw(Timing.SESSION, i), j, Chore.DEPART)

@@ -73,6 +73,13 @@ def test_fleet_agrees_with_the_mock_core_through_a_day_of_changes(settings: Tena
             assert fast.brief_by_guid(guid) == brief == fast.brief_by_mac(pop.hardware_mac(i))
             assert fast.find_mac(pop.hardware_mac(i)).intune_id == guid  # type: ignore[union-attr]
         assert [d.intune_id for d in slow.noncompliant()] == [d.intune_id for d in fast.noncompliant()]
+        t, cfg_fast = float(env.now), fast.settings()
+        scalar = [
+            j
+            for j in range(pop.size)
+            if fast.store.flags[j] & 1 and not fast._status(j).state.grants_access  # 1: managed
+        ]
+        assert fast.noncompliant_slots(t, cfg_fast) == scalar
         now, cfg = slow.now(), slow.settings()
         graph = [
             d.intune_id
