@@ -325,6 +325,24 @@ class Bench(WorldMixin, FaultsMixin):
         if target > self.env.now:
             self.env.run(until=target)
 
+    def require_observable_cache(self, name: str) -> None:
+        """External NAC: stop unless two of the device's attempts fell within the declared cache lifetime.
+
+        On sped-up wall time a decision's round trip costs virtual time too; when it pushes the
+        attempts apart by more than the cache lifetime, the NAC's cache could not have answered
+        and a stale-cache fault would go unseen: the scenario is not judged (never passed)."""
+        if self.front is None:
+            return
+        ttl = self.declared("cache_ttl_s", 60.0)
+        times = [d.at for d in self.evidence.decisions_for(name)]
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        if gaps and min(gaps) >= ttl:
+            not_judgeable(
+                f"{name}'s attempts were {min(gaps):.0f} s apart on the sped-up clock, not within the declared "
+                f"cache lifetime of {ttl:g} s ({ttl / self.speedup * 1000:.0f} ms of wall time at speed-up "
+                f"{self.speedup:g}): the NAC's cache could not be observed (declare a smaller speedup)"
+            )
+
     def mark(self, what: str, device: str = "", data: dict[str, Any] | None = None, **more: Any) -> None:
         self.evidence.marks.append(Mark(self.now(), what, device, {**(data or {}), **more}))
 

@@ -393,6 +393,7 @@ def then_portal(bench: Bench) -> None:
 
 @then(parsers.parse('"{name}" gets a fresh answer and full access on its next attempt'))
 def then_reverify(bench: Bench, name: str) -> None:
+    bench.require_observable_cache(name)
     expect_rule(bench, "RED-02", device=name)
 
 

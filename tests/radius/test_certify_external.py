@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.radius, pytest.mark.served]
 SPEEDUP = 1000.0
 """The NAC's and the mock's clocks run this much faster than the wall (4 h of polling ≈ 14 s)."""
 POLLING_S = 14400.0
-CACHE_TTL_S = 120.0
+CACHE_TTL_S = 600.0
 
 
 def free_tcp_port() -> int:
