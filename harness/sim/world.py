@@ -18,6 +18,7 @@ load runs). Either way every state change goes through the mock's core, so Intun
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from functools import partial
 from typing import Any
 
 import simpy
@@ -108,6 +109,7 @@ class World:
         self.counters = self.result.counters
         self._decisions = [0] * len(DECISIONS)
         self.arrived = 0
+        self._progress_every = max(1, self.slots // 50)
         self._started = False
         self._first_sync_key = hash_key(scenario.seed, _S_FIRST_SYNC)
         self._drift_key = hash_key(scenario.seed, _S_DRIFT)
@@ -157,20 +159,38 @@ class World:
         )
 
     def _arrivals(self) -> Generator[simpy.Event, Any, None]:
+        """Start the arrivals when the run starts: a chain of timeouts whose callbacks let each device
+        arrive in turn (what a generator waiting on each arrival did, without resuming one)."""
+        self._arrival_step(0)
+        return
+        yield  # a process (so the chain starts at the run's first step), that needs no event of its own
+
+    def _arrival_step(self, j: int) -> None:
+        """Devices from slot ``j`` on arrive now, until the next one is due later (then wait for it)."""
         env = self.env
         sc = self.scenario
-        n, duration = self.population.size, sc.duration
-        every = max(1, self.slots // 50)
-        for j, i in enumerate(self.range):
-            at = arrival_time(sc.arrival, sc.seed, i, n)
+        arrival, seed, n, duration, r = sc.arrival, sc.seed, self.population.size, sc.duration, self.range
+        while j < self.slots:
+            i = r[j]
+            at = arrival_time(arrival, seed, i, n)
             if at >= duration:
-                break
+                return
             if at > env.now:
-                yield env.timeout(at - env.now)
-            self._arrive(j, i)
-            self.arrived += 1
-            if self.progress is not None and self.arrived % every == 0:
-                self.progress(self.arrived)
+                due = env.timeout(at - env.now)
+                due.callbacks.append(partial(self._arrival_due, j, i))  # type: ignore[union-attr]
+                return
+            self._arrived(j, i)
+            j += 1
+
+    def _arrival_due(self, j: int, i: int, _event: simpy.Event) -> None:
+        self._arrived(j, i)
+        self._arrival_step(j + 1)
+
+    def _arrived(self, j: int, i: int) -> None:
+        self._arrive(j, i)
+        self.arrived += 1
+        if self.progress is not None and self.arrived % self._progress_every == 0:
+            self.progress(self.arrived)
 
     def _arrive(self, j: int, i: int) -> None:
         t = self.table
