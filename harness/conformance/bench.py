@@ -343,6 +343,27 @@ class Bench(WorldMixin, FaultsMixin):
                 f"{self.speedup:g}): the NAC's cache could not be observed (declare a smaller speedup)"
             )
 
+    def require_attempts_in_fault_window(self, attempts: int = 2) -> None:
+        """External NAC: stop unless ``attempts`` access requests fell inside the timed fault's window.
+
+        A NAC that asks again too early (RES-03) can only show it when a second attempt comes while
+        Intune still throttles; a wire round trip on sped-up time may be longer than the window."""
+        if self.front is None:
+            return
+        windows = [
+            (m.at, float(m.data["until"])) for m in self.evidence.marks_of("fault") if m.data.get("until")
+        ]
+        if not windows:
+            return
+        start, until = windows[-1]
+        inside = [d for d in self.evidence.decisions if start <= d.at < until]
+        if len(inside) < attempts:
+            not_judgeable(
+                f"only {len(inside)} access request(s) fell inside the {until - start:g} s fault window on "
+                f"the sped-up clock (a request's round trip at speed-up {self.speedup:g} is longer): "
+                "the NAC had no chance to ask again too early (declare a smaller speedup)"
+            )
+
     def mark(self, what: str, device: str = "", data: dict[str, Any] | None = None, **more: Any) -> None:
         self.evidence.marks.append(Mark(self.now(), what, device, {**(data or {}), **more}))
 

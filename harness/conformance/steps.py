@@ -450,6 +450,7 @@ def then_broad(bench: Bench) -> None:
 
 @then("the NAC waited at least Retry-After, or backed off exponentially, before asking Graph again")
 def then_retry_after(bench: Bench) -> None:
+    bench.require_attempts_in_fault_window()
     expect_rule(bench, "RES-03")
 
 
