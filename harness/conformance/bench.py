@@ -359,7 +359,7 @@ class Bench(WorldMixin, FaultsMixin):
         inside = [d for d in self.evidence.decisions if start <= d.at < until]
         if len(inside) < attempts:
             not_judgeable(
-                f"only {len(inside)} access request(s) fell inside the {until - start:g} s fault window on "
+                f"only {len(inside)} access request(s) fell inside the {until - start:.0f} s fault window on "
                 f"the sped-up clock (a request's round trip at speed-up {self.speedup:g} is longer): "
                 "the NAC had no chance to ask again too early (declare a smaller speedup)"
             )

@@ -196,6 +196,25 @@ def test_a_daemon_misconfigured_to_fail_open_fails_res_01(tmp_path):
     assert run.exit_code == 1
 
 
+@pytest.mark.parametrize(
+    "mutant",
+    [
+        "ONB-01-never-rediscovers",  # keeps an earlier scenario's endpoint (per-scenario service base)
+        "ONB-03-loops-on-401",  # 401 injected at the served mock
+        "RED-02-stale-noncompliant-cache",  # a cache observed on sped-up wall time
+        "RES-05-malformed-as-compliant",  # malformed bodies rewritten at the served mock
+    ],
+)
+def test_a_faulty_daemon_fails_its_rule_over_the_wire(tmp_path, mutant):
+    faulty = start_daemon(tmp_path, "--mutant", mutant)
+    try:
+        cap = faulty.statement(tmp_path / "nac.yaml", faulty.radius_adapter())
+        run = certify(cap, out=tmp_path, run_name="mutant", rules=[mutant[:6]])
+    finally:
+        cli("reference-nac", "stop", "--state-dir", str(faulty.state_dir))
+    assert verdicts(run) == {mutant[:6]: Verdict.FAILED}, run.certification.summary
+
+
 # -- bad input: exit 2, a clear message, no traceback ----------------------------------------------
 
 
