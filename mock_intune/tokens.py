@@ -7,6 +7,7 @@ Expiry is judged on the mock's clock, not the wall, so a sped-up clock expires t
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import uuid
 from datetime import timedelta
@@ -54,26 +55,40 @@ class TokenAuthority:
         self.store = store
         self.clock = clock
         self.lifetime_s = lifetime_s
-        pem = store.get_meta("signing_key_pem")
+        self._verified: dict[str, dict[str, Any]] = {}
+
+    @functools.cached_property
+    def _private(self) -> rsa.RSAPrivateKey:
+        """The tenant's signing key: the store's (shared by every worker), made on first use.
+
+        A mock that never issues a token (the load simulation's fleet) never pays for one.
+        """
+        pem = self.store.get_meta("signing_key_pem")
         if pem is None:
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
             fresh = key.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             ).decode()
-            pem = store.setdefault_meta("signing_key_pem", fresh)
+            pem = self.store.setdefault_meta("signing_key_pem", fresh)
         # The mock's own key (generated here by this or another worker): RSA's costly consistency
-        # checks (~30 ms, paid by every mock and every load-simulation shard) would find nothing.
+        # checks (~30 ms) would find nothing.
         private = serialization.load_pem_private_key(
             pem.encode(), password=None, unsafe_skip_rsa_key_validation=True
         )
         assert isinstance(private, rsa.RSAPrivateKey)
-        self._private: rsa.RSAPrivateKey = private
-        self._public = self._private.public_key()
+        return private
+
+    @functools.cached_property
+    def _public(self) -> rsa.RSAPublicKey:
+        return self._private.public_key()
+
+    @functools.cached_property
+    def kid(self) -> str:
+        """Key id (and ``x5t``): the SHA-1 of the public key's DER, base64url."""
         der = self._public.public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        self._verified: dict[str, dict[str, Any]] = {}
-        self.kid = base64.urlsafe_b64encode(hashlib.sha1(der).digest()).rstrip(b"=").decode()  # noqa: S324
+        return base64.urlsafe_b64encode(hashlib.sha1(der).digest()).rstrip(b"=").decode()  # noqa: S324
 
     VERIFIED_CACHE_SIZE = 4096
     """Signature checks remembered per worker, by exact token string (expiry, audience and tenant
