@@ -303,6 +303,15 @@ def _check_adapter_target(cap: Capability, text: str, source: str) -> None:
             "must be a fixed port when coa_support is true: the NAC is configured to send CoA there",
             "adapter.coa_port",
         )
+    elif isinstance(spec, HttpAdapter) and cap.coa_support:
+        path, line = locate(yaml.compose(text), ("coa_support",), "value")
+        raise CapabilityError(
+            "the http adapter's decision webhook has no CoA channel: declare coa_support: false "
+            "(or certify the NAC over RADIUS)",
+            file=source,
+            field=path,
+            line=line,
+        )
     elif isinstance(spec, PythonAdapter):
         module, _, name = spec.target.partition(":")
         try:

@@ -145,3 +145,8 @@ def test_coa_needs_a_fixed_listener_port() -> None:
 def test_defaults_are_real_time_on_the_usual_mock_port() -> None:
     cap = parse_capability(BASE, source="nac.yaml")
     assert (cap.speedup, cap.max_wait_s, cap.mock.port, cap.external) == (1.0, 30.0, 8443, True)
+
+
+def test_the_http_webhook_cannot_promise_coa() -> None:
+    with pytest.raises(CapabilityError, match="nac.yaml:7: coa_support: the http adapter's decision webhook"):
+        parse_capability(BASE + "coa_support: true", source="nac.yaml")
