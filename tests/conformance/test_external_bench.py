@@ -150,3 +150,11 @@ def test_defaults_are_real_time_on_the_usual_mock_port() -> None:
 def test_the_http_webhook_cannot_promise_coa() -> None:
     with pytest.raises(CapabilityError, match="nac.yaml:7: coa_support: the http adapter's decision webhook"):
         parse_capability(BASE + "coa_support: true", source="nac.yaml")
+
+
+def test_the_external_example_is_a_valid_statement() -> None:
+    from harness.conformance.capability import load_capability
+
+    cap = load_capability(Path(__file__).resolve().parents[2] / "examples" / "external-radius-nac.yaml")
+    assert cap.external and cap.adapter_type == "radius" and cap.speedup == 1000
+    assert cap.resolve(cap.mock.state_dir).name == "mock-intune"
