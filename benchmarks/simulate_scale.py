@@ -125,23 +125,7 @@ def _events_of(env: simpy.Environment) -> int:
 def _scenario(path: str, n: int) -> Any:
     from harness.scenario import load_scenario
 
-    sc = load_scenario(path)
-    ratio = n / sc.population.size
-
-    def scaled(group: Any) -> Any:
-        return group.model_copy(update={"count": max(1, round(group.count * ratio))})
-
-    sites = [
-        site.model_copy(
-            update={
-                "access_points": [scaled(a) for a in site.access_points],
-                "vpn_gateways": [scaled(g) for g in site.vpn_gateways],
-            }
-        )
-        for site in sc.sites
-    ]
-    # access points and gateways scale with the fleet, so each size sees the same load per AP
-    return sc.model_copy(update={"population": sc.population.model_copy(update={"size": n}), "sites": sites})
+    return load_scenario(path).resized(n)
 
 
 def world_run(path: str, n: int, count_events: bool = False) -> dict[str, Any]:

@@ -432,6 +432,29 @@ class Scenario(_Model):
             raise ValueError("Wi-Fi devices need at least one site with access_points")
         return self
 
+    def resized(self, size: int) -> Scenario:
+        """This scenario with ``size`` devices, its access points and VPN gateways scaled alike
+        (at least one of each group), so each AP sees the same load: for benchmarks and tests."""
+        if size < 1:
+            raise ValueError(f"a scenario needs at least one device, got {size}")
+        ratio = size / self.population.size
+
+        def scaled(group: Any) -> Any:
+            return group.model_copy(update={"count": max(1, round(group.count * ratio))})
+
+        sites = [
+            site.model_copy(
+                update={
+                    "access_points": [scaled(a) for a in site.access_points],
+                    "vpn_gateways": [scaled(g) for g in site.vpn_gateways],
+                }
+            )
+            for site in self.sites
+        ]
+        return self.model_copy(
+            update={"population": self.population.model_copy(update={"size": size}), "sites": sites}
+        )
+
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     """Validate scenario YAML ``text``; ``source`` names it in errors."""

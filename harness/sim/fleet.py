@@ -153,22 +153,16 @@ class FleetIntune(MockIntune):
     def standing_by_guid(self, guid: str) -> Standing | None:
         """``(managed, compliant now, population index)`` of the device with this Intune id: the
         brief the NAC's lean decision path reads (no strings built), or None."""
-        st = self.store
-        j = st.slot_of_guid(guid)
-        if j is None:
-            return None
-        return (
-            bool(st.flags[j] & F_MANAGED),
-            _GRANTS[self._effective(j, self._t(), self.settings())],
-            st.range[j],
-        )
+        return self._standing(self.store.slot_of_guid(guid))
 
     def standing_by_mac(self, mac: str) -> Standing | None:
         """As :meth:`standing_by_guid`, by hardware MAC (12 hex digits, or any notation)."""
-        st = self.store
-        j = st.slot_of_mac(mac if len(mac) == 12 else normalize_mac(mac))
+        return self._standing(self.store.slot_of_mac(mac if len(mac) == 12 else normalize_mac(mac)))
+
+    def _standing(self, j: int | None) -> Standing | None:
         if j is None:
             return None
+        st = self.store
         return (
             bool(st.flags[j] & F_MANAGED),
             _GRANTS[self._effective(j, self._t(), self.settings())],

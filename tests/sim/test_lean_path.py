@@ -25,28 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 SCENARIOS = ROOT / "scenarios"
 
 
-def _resized(sc: Scenario, n: int) -> Scenario:
-    if sc.population.size <= n:
-        return sc
-    ratio = n / sc.population.size
-
-    def scaled(group: Any) -> Any:
-        return group.model_copy(update={"count": max(1, round(group.count * ratio))})
-
-    sites = [
-        site.model_copy(
-            update={
-                "access_points": [scaled(a) for a in site.access_points],
-                "vpn_gateways": [scaled(g) for g in site.vpn_gateways],
-            }
-        )
-        for site in sc.sites
-    ]
-    return sc.model_copy(update={"population": sc.population.model_copy(update={"size": n}), "sites": sites})
-
-
 def _scenario(name: str, n: int = 1500, **nac: Any) -> Scenario:
-    sc = _resized(load_scenario(SCENARIOS / f"{name}.yaml"), n)
+    sc = load_scenario(SCENARIOS / f"{name}.yaml")
+    if sc.population.size > n:
+        sc = sc.resized(n)
     if nac:
         sc = sc.model_copy(update={"nac": sc.nac.model_copy(update=nac)})
     return sc
