@@ -355,6 +355,17 @@ def _check_mock_address(cap: Capability) -> None:
             file=cap.source,
             field="mock.port",
         ) from None
+    spec = cap.adapter
+    if isinstance(spec, RadiusAdapter) and spec.coa_port:
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                udp.bind(("127.0.0.1", spec.coa_port))
+        except OSError as exc:
+            raise CapabilityError(
+                f"cannot listen for CoA on 127.0.0.1:{spec.coa_port}/udp: {exc.strerror or exc}",
+                file=cap.source,
+                field="adapter.coa_port",
+            ) from None
 
 
 def _probe_http(url: str, timeout_s: float, source: str) -> None:

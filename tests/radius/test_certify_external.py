@@ -255,3 +255,14 @@ def test_a_busy_mock_port_is_a_clear_error(daemon, tmp_path):
         out = cli("certify", str(cap), "--out", str(tmp_path))
     assert out.returncode == 2
     assert "mock.port" in out.stderr and f"127.0.0.1:{port}" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_busy_coa_port_is_a_clear_error(daemon, tmp_path):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        port = busy.getsockname()[1]
+        adapter = daemon.radius_adapter().replace(f"coa_port: {daemon.coa_port}", f"coa_port: {port}")
+        out = cli("certify", str(daemon.statement(tmp_path / "nac.yaml", adapter)), "--out", str(tmp_path))
+    assert out.returncode == 2
+    assert "adapter.coa_port" in out.stderr and f"127.0.0.1:{port}/udp" in out.stderr
+    assert "Traceback" not in out.stderr
