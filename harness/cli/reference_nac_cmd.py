@@ -115,8 +115,10 @@ def _start(args: argparse.Namespace) -> int:
     print("nac.yaml adapter:")
     print(
         f"  adapter: {{type: radius, host: {info['host']}, auth_port: {info['auth_port']}, "
-        f"acct_port: {info['acct_port']}, coa_port: {args.coa_port}, secret: {info['secret']}}}"
+        f"acct_port: {info['acct_port']}, coa_port: {args.coa_port}, secret: {info['secret']}, "
+        f"device_ca_dir: {info['device_ca_dir']}}}"
     )
+    print(f"  speedup: {args.time_scale:g}   # and mock: {{host, port}} of --mock-url (docs/certify.md)")
     return 0
 
 
