@@ -11,10 +11,11 @@ window. Shapes: ``uniform`` over ``start..end``; ``normal`` around ``peak`` (def
 
 from __future__ import annotations
 
+import functools
 from statistics import NormalDist
 
 from ..scenario import ArrivalSpec
-from .timing import Dist, DistKind, unit
+from .timing import Dist, DistKind, std_normal_inv_cdf, unit
 
 _S_ARRIVAL = 61
 _STD = NormalDist()
@@ -32,9 +33,15 @@ def quantile(spec: ArrivalSpec, q: float) -> float:
     if spec.shape == "triangular":
         return Dist(DistKind.TRIANGULAR, start, peak, end).at(q)
     sd = spec.spread if spec.spread else width / 6
-    lo, hi = _STD.cdf((start - peak) / sd), _STD.cdf((end - peak) / sd)
+    lo, hi = _window(start, end, peak, sd)
     p = min(max(lo + q * (hi - lo), 1e-12), 1 - 1e-12)
-    return min(end, max(start, peak + sd * _STD.inv_cdf(p)))
+    return min(end, max(start, peak + sd * std_normal_inv_cdf(p)))
+
+
+@functools.lru_cache(maxsize=64)
+def _window(start: float, end: float, peak: float, sd: float) -> tuple[float, float]:
+    """The standard normal CDF at the window's ends (the same for every device of a scenario)."""
+    return _STD.cdf((start - peak) / sd), _STD.cdf((end - peak) / sd)
 
 
 def arrival_time(spec: ArrivalSpec, seed: int, index: int, size: int) -> float:

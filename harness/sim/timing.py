@@ -14,13 +14,27 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping
+import statistics
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from statistics import NormalDist
 
 _M64 = (1 << 64) - 1
 _STD = NormalDist()
+
+
+def _std_inv_cdf() -> Callable[[float], float]:
+    """``NormalDist().inv_cdf`` without its per-call argument checks (every caller here passes
+    0 < p < 1): the standard library's own routine behind it, where this Python has one."""
+    routine = getattr(statistics, "_normal_dist_inv_cdf", None)
+    if routine is None:
+        return _STD.inv_cdf
+    return lambda p: float(routine(p, 0.0, 1.0))
+
+
+std_normal_inv_cdf = _std_inv_cdf()
+"""The standard normal quantile function, bit for bit ``NormalDist().inv_cdf``."""
 
 
 def mix64(x: int) -> int:
@@ -112,9 +126,9 @@ class Dist:
         if kind is DistKind.EXPONENTIAL:
             return -self.a * math.log1p(-u)
         if kind is DistKind.NORMAL:
-            return max(self.c, self.a + self.b * _STD.inv_cdf(u))
+            return max(self.c, self.a + self.b * std_normal_inv_cdf(u))
         if kind is DistKind.LOGNORMAL:
-            return self.a * math.exp(self.b * _STD.inv_cdf(u))
+            return self.a * math.exp(self.b * std_normal_inv_cdf(u))
         # triangular
         low, mode, high = self.a, self.b, self.c
         if high <= low:

@@ -90,3 +90,14 @@ def test_agenda_runs_chores_on_the_whole_second_and_wakes_for_earlier_ones() -> 
     env.run(until=200)
     assert ran == [(50, 2, Chore.DRIFT), (101, 1, Chore.CHECKIN)]
     assert agenda.pending == 0 and agenda.done == 2
+
+
+def test_the_standard_normal_quantile_is_the_standard_librarys_bit_for_bit() -> None:
+    import random
+    from statistics import NormalDist
+
+    from harness.sim.timing import std_normal_inv_cdf
+
+    rng = random.Random(7)
+    for u in [1e-12, 0.02425, 0.5, 0.97575, 1 - 1e-12] + [rng.random() or 0.5 for _ in range(20000)]:
+        assert std_normal_inv_cdf(u) == NormalDist().inv_cdf(u)
