@@ -46,13 +46,13 @@ def initial_records(
     Codes are :class:`~harness.population.InitialState` values; times are seconds relative to
     t=0, NaN where :meth:`~harness.population.Population.initial_times` gives None.
     """
-    from .population import _S_STATE, _S_TIMES, InitialState
+    from .population import _S_STATE, _S_TIMES, _STATE_ORDER, InitialState
 
     with np.errstate(over="ignore"):
         index = np.arange(devices.start, devices.stop, devices.step, dtype=np.uint64)
         h = hash64_many(hash_key(population.seed, _S_STATE), index)
         enrolled_mask = _u16(h, 0) < population._enrolled
-        order = np.array([int(s) for s in population_state_order()], dtype=np.int64)
+        order = np.array([int(s) for s in _STATE_ORDER], dtype=np.int64)
         picked = np.searchsorted(np.array(population._state_cum, dtype=np.int64), _u16(h, 1), side="right")
         codes = np.where(
             enrolled_mask, order[np.minimum(picked, len(order) - 1)], int(InitialState.UNENROLLED)
@@ -74,10 +74,3 @@ def initial_records(
     enrolled = np.where(none, np.nan, enrolled)
     sync = np.where(none, np.nan, sync)
     return codes, enrolled.astype(np.float64), sync.astype(np.float64), grace.astype(np.float64)
-
-
-def population_state_order() -> tuple[int, ...]:
-    """The enrolled initial states in the order the population's compliance shares list them."""
-    from .population import _STATE_ORDER
-
-    return tuple(int(s) for s in _STATE_ORDER)

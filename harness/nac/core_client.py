@@ -191,11 +191,8 @@ class CoreIntuneClient:
         if identity.kind is IdentityKind.GUID and self.profile in (Profile.LEGACY_CISCO, Profile.LEGACY_JSON):
             raise IntegrationError(f"the {self.profile.value} API queries by MAC only")
         answer = self._answer_for(identity)
-        count = self._count_lookup
-        if count is not None and self.log_calls:
-            self.latency_s += self.latency.sample()
-            self.calls += 1
-            count(SURFACES[self.profile])
+        if self._count_lookup is not None and self.log_calls:
+            self.count_answered_lookup()
             return answer
         self._charge(
             "/devices",
@@ -209,6 +206,15 @@ class CoreIntuneClient:
             },
         )
         return answer
+
+    def count_answered_lookup(self) -> float:
+        """An answered single-device lookup, counted by the service's cheap counter: draws its
+        modelled latency (added to ``latency_s``) and returns it."""
+        spent = self.latency.sample()
+        self.latency_s += spent
+        self.calls += 1
+        self._count_lookup(SURFACES[self.profile])  # type: ignore[misc]  # callers check it is there
+        return spent
 
     def _status(self, identity: DeviceIdentity) -> DeviceStatus | None:
         """The device's decision-relevant status, through the service's fast reads when it has them

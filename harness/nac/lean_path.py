@@ -31,8 +31,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from mock_intune.model import Surface
-
 from ..model import AccessDecision, Decision, IdentitySource, Profile
 from .core_client import SURFACES, CoreIntuneClient
 from .decision_cache import DeferredDecision
@@ -105,12 +103,10 @@ class LeanDecider:
         "_mac_of",
         "_standing_guid",
         "_standing_mac",
-        "_count",
         "_epoch_s",
         "_faults",
         "_guid_answers",
         "_redirects",
-        "_surface",
         "_surface_key",
         "_verdicts",
         "client",
@@ -126,9 +122,7 @@ class LeanDecider:
         self._by_guid = IdentitySource.CERTIFICATE in sources and nac.profile in _GUID_PROFILES
         self._by_mac = IdentitySource.MAC in sources
         self._guid_answers = nac.profile is Profile.CR_CISCO
-        self._surface = SURFACES[nac.profile]
-        self._surface_key = self._surface.value
-        self._count: Callable[[Surface], None] = getattr(self.service, "count_lookup")  # noqa: B009
+        self._surface_key = SURFACES[nac.profile].value
         self._standing_guid: Callable[[str], Standing | None] = getattr(self.service, "standing_by_guid")  # noqa: B009
         self._standing_mac: Callable[[str], Standing | None] = getattr(self.service, "standing_by_mac")  # noqa: B009
         self._intune_id_of: Callable[[int], str] = getattr(self.service, "intune_id_of")  # noqa: B009
@@ -176,9 +170,8 @@ class LeanDecider:
             except IntuneError:
                 return None  # the full path asks again and fails closed the same way
         found = self._standing_guid(value) if by_guid else self._standing_mac(value)
-        client.latency_s = intune_s = client.latency.sample()
-        client.calls += 1
-        self._count(self._surface)
+        client.latency_s = 0.0  # as the full path's reset_latency before its lookup
+        intune_s = client.count_answered_lookup()
         nac._lookup_throttles = 0
         if found is None or not found[0]:
             managed = compliant = False

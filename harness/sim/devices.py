@@ -152,7 +152,7 @@ def start_walk(world: World, j: int) -> None:
     """
     t = world.table
     ap = world.network.aps[t.ap[j]]
-    if world.scenario.max_attempts < 1 or ap.full or not ap.auth.try_acquire():
+    if ap.full or not ap.auth.try_acquire():  # (a scenario allows at least one attempt)
         world.env.process(walk(world, j))
         return
     world.set_state(j, DeviceState.CONNECTING)

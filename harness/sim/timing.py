@@ -57,11 +57,7 @@ def _key(seed: int, salt: int) -> int:
 
 def hash64(seed: int, index: int, salt: int, extra: int = 0) -> int:
     """A 64-bit value determined by ``(seed, index, salt, extra)`` alone (one SplitMix64 step)."""
-    key = _KEYS.get((seed << 12) ^ salt) or _key(seed, salt)
-    x = (key + index * 0x9E3779B97F4A7C15 + extra * 0xC2B2AE3D27D4EB4F + 0x9E3779B97F4A7C15) & _M64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
-    return x ^ (x >> 31)
+    return hash64k(_KEYS.get((seed << 12) ^ salt) or _key(seed, salt), index, extra)
 
 
 def hash_key(seed: int, salt: int) -> int:
@@ -78,11 +74,8 @@ def hash64k(key: int, index: int, extra: int = 0) -> int:
 
 
 def unit_k(key: int, index: int, extra: int = 0) -> float:
-    """``unit(seed, index, salt, extra)`` for ``key = hash_key(seed, salt)`` (one call, inlined)."""
-    x = (key + index * 0x9E3779B97F4A7C15 + extra * 0xC2B2AE3D27D4EB4F + 0x9E3779B97F4A7C15) & _M64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
-    return (((x ^ (x >> 31)) >> 11) + 0.5) * (1.0 / (1 << 53))
+    """``unit(seed, index, salt, extra)`` for ``key = hash_key(seed, salt)``."""
+    return ((hash64k(key, index, extra) >> 11) + 0.5) * (1.0 / (1 << 53))
 
 
 def unit(seed: int, index: int, salt: int, extra: int = 0) -> float:
